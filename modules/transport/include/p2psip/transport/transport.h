@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// The transport layer's contract with the layers above (RFC 3261 §18).
+//
+// Messages enter through InboundHandler (declared here, implemented by the transaction layer), and
+// leave through MessageSender (implemented here by TransportLayer, faked in transaction tests).
+// Nothing in transport knows about transactions. Not thread-safe: everything runs on the
+// signalling loop.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "p2psip/common/result.h"
+#include "p2psip/net/endpoint.h"
+#include "p2psip/sip/message.h"
+
+namespace p2psip::transport {
+
+enum class Protocol : std::uint8_t { Udp, Tcp, Tls };
+
+std::string_view toString(Protocol p);  // "UDP", "TCP", "TLS" as written in Via
+bool isReliable(Protocol p);            // TCP and TLS (RFC 3261 §17.1.1.2 timers A, E, G)
+
+// Identifies one TCP/TLS connection for as long as it lives; 0 means "no connection" (UDP).
+using ConnectionId = std::uint64_t;
+
+// How a message arrived, and so how to answer it (§18.2.2) or reach its sender again (RFC 5626
+// flows): the protocol, both ends, and for streams the connection.
+struct Flow {
+  Protocol protocol = Protocol::Udp;
+  net::Endpoint local;
+  net::Endpoint remote;
+  ConnectionId connection = 0;
+};
+
+// Where to send a message. When `connection` names a live connection it is used (responses,
+// RFC 5626 flows); otherwise TCP/TLS reuse an open connection to `endpoint` or open one.
+struct Target {
+  Protocol protocol = Protocol::Udp;
+  net::Endpoint endpoint;
+  ConnectionId connection = 0;
+};
+
+struct InboundMessage {
+  sip::Message message;
+  Flow flow;
+};
+
+// Implemented by the layer above the transport (the transaction layer).
+class InboundHandler {
+ public:
+  virtual ~InboundHandler() = default;
+  // A parsed message. Requests already carry received/rport on their top Via (§18.2.1, RFC 3581).
+  virtual void onMessage(InboundMessage&& inbound) = 0;
+  // A send to `target` failed after send() returned (connect refused, TLS handshake failed,
+  // connection reset with queued data). RFC 3261 §8.1.3.1 turns this into a 503 for the client.
+  virtual void onTransportError(const Target& target, const Error& error) = 0;
+};
+
+// Implemented by TransportLayer; the transaction layer sends through it.
+class MessageSender {
+ public:
+  virtual ~MessageSender() = default;
+  // Serializes and sends, or queues behind a connection being opened. Immediate failures come back
+  // here; later ones through InboundHandler::onTransportError.
+  virtual Result<void> send(const sip::Message& message, const Target& target) = 0;
+};
+
+// RFC 3261 §18.2.2 (with RFC 3581 §4): where a server sends a response to a request that arrived
+// on `arrivedOn` with top Via `via`. Reliable transports use the same connection; UDP uses maddr
+// if present, else received and rport (or the Via port, default 5060).
+Target responseTarget(const sip::Via& via, const Flow& arrivedOn);
+
+}  // namespace p2psip::transport
