@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "p2psip/sip/via.h"
+
+#include "generic_params.h"
+#include "host.h"
+#include "scanner.h"
+
+namespace p2psip::sip {
+
+using namespace detail;
+
+namespace {
+
+tl::unexpected<Error> viaError(const char* what) { return makeError(ErrorCode::ParseError, what); }
+
+bool validReceived(std::string_view v) {
+  // RFC 3261 allows IPv4address / IPv6address; RFC 5118 §4.5 asks parsers to accept "[v6]" too.
+  if (v.size() > 2 && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
+  return isIpv4Address(v) || isIpv6Address(v);
+}
+
+}  // namespace
+
+Result<Via> parseVia(std::string_view text) {
+  // via-parm = sent-protocol LWS sent-by *( SEMI via-params )   (RFC 3261 §20.42, §25.1)
+  Via via;
+  text = trimLws(text);
+  via.text = text;
+  Cursor c{text};
+  via.protocolName = c.token();
+  if (via.protocolName.empty() || !c.consumeSeparator('/')) return viaError("malformed sent-protocol");
+  via.protocolVersion = c.token();
+  if (via.protocolVersion.empty() || !c.consumeSeparator('/')) return viaError("malformed sent-protocol");
+  via.transport = c.token();
+  if (via.transport.empty()) return viaError("missing transport");
+  std::size_t beforeLws = c.pos;
+  c.skipLws();
+  if (c.pos == beforeLws) return viaError("missing space before sent-by");
+  std::size_t hostStart = c.pos;
+  if (c.peek() == '[') {
+    std::size_t close = text.find(']', c.pos);
+    if (close == std::string_view::npos) return viaError("unterminated IPv6 reference in sent-by");
+    c.pos = close + 1;
+  } else {
+    while (!c.atEnd() && (isAlnum(c.peek()) || c.peek() == '.' || c.peek() == '-' || c.peek() == '_')) ++c.pos;
+  }
+  if (!parseHost(text.substr(hostStart, c.pos - hostStart), via.host, via.hostKind))
+    return viaError("invalid sent-by host");
+  if (c.consumeSeparator(':')) {
+    std::uint64_t port = 0;
+    if (!parseDecimal(c.digits(), 65535, port)) return viaError("invalid sent-by port");
+    via.port = static_cast<std::uint16_t>(port);
+  }
+  std::string_view params = c.rest();
+  if (!validGenericParams(params)) return viaError("malformed Via parameters");
+  via.params = ParamList(trimLws(params));
+  bool ok = true;
+  const char* problem = nullptr;
+  via.params.forEach([&](const Param& p) {
+    if (iequals(p.name, "branch")) {
+      ok = p.hasValue && !p.value.empty() && p.value.front() != '"';
+      problem = "invalid branch";
+    } else if (iequals(p.name, "received")) {
+      ok = p.hasValue && validReceived(p.value);
+      problem = "invalid received address";
+    } else if (iequals(p.name, "rport")) {
+      std::uint64_t v = 0;
+      ok = !p.hasValue || parseDecimal(p.value, 65535, v);
+      problem = "invalid rport";
+    } else if (iequals(p.name, "ttl")) {
+      std::uint64_t v = 0;
+      ok = p.hasValue && p.value.size() <= 3 && parseDecimal(p.value, 255, v);
+      problem = "invalid ttl";
+    } else if (iequals(p.name, "maddr")) {
+      std::string_view h;
+      HostKind k;
+      ok = p.hasValue && parseHost(p.value, h, k);
+      problem = "invalid maddr";
+    }
+    return ok;
+  });
+  if (!ok) return viaError(problem);
+  return via;
+}
+
+std::optional<std::uint16_t> Via::rport() const {
+  auto v = params.find("rport");
+  std::uint64_t port = 0;
+  if (v && parseDecimal(*v, 65535, port)) return static_cast<std::uint16_t>(port);
+  return std::nullopt;
+}
+
+bool Via::isRfc3261Branch() const {
+  auto b = branch();
+  return b && b->size() > kMagicCookie.size() && b->substr(0, kMagicCookie.size()) == kMagicCookie;
+}
+
+std::uint16_t Via::portOrDefault() const {
+  if (port) return *port;
+  return iequals(transport, "TLS") ? 5061 : 5060;
+}
+
+}  // namespace p2psip::sip
