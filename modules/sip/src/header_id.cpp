@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 
+#include "header_name_hash.h"
 #include "scanner.h"
 
 namespace p2psip::sip {
@@ -77,26 +78,25 @@ constexpr NameEntry kNames[] = {
 
 constexpr std::size_t kTableSize = 256;  // power of two, well above 2x the entries
 
-constexpr std::uint32_t hashLower(std::string_view s) {
-  std::uint32_t h = 2166136261u;  // FNV-1a over lower-cased bytes
-  for (char c : s) {
-    char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    h = (h ^ static_cast<unsigned char>(l)) * 16777619u;
-  }
-  return h;
+constexpr detail::HeaderNameKey keyOf(std::string_view name) {
+  detail::HeaderNameKey k;
+  for (char c : name) k.add(c);
+  return k;
 }
 
+constexpr std::size_t slotOf(const detail::HeaderNameKey& k) { return (k.hash() >> 56) & (kTableSize - 1); }
+
 struct Slot {
-  std::string_view lower;
+  detail::HeaderNameKey key;
   HeaderId id = HeaderId::Unknown;
 };
 
 constexpr std::array<Slot, kTableSize> buildTable() {
   std::array<Slot, kTableSize> t{};
   for (const auto& e : kNames) {
-    std::size_t i = hashLower(e.lower) & (kTableSize - 1);
-    while (!t[i].lower.empty()) i = (i + 1) & (kTableSize - 1);
-    t[i] = Slot{e.lower, e.id};
+    std::size_t i = slotOf(keyOf(e.lower));
+    while (t[i].id != HeaderId::Unknown) i = (i + 1) & (kTableSize - 1);
+    t[i] = Slot{keyOf(e.lower), e.id};
   }
   return t;
 }
@@ -117,14 +117,25 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(HeaderId::kCount
 
 }  // namespace
 
-HeaderId headerIdFromName(std::string_view name) {
-  if (name.empty() || name.size() > 24) return HeaderId::Unknown;
-  std::size_t i = hashLower(name) & (kTableSize - 1);
-  while (!kTable[i].lower.empty()) {
-    if (detail::iequals(kTable[i].lower, name)) return kTable[i].id;
+HeaderId detail::headerIdFromKey(const HeaderNameKey& key) {
+  if (key.length == 0 || key.length > kMaxKnownHeaderName) return HeaderId::Unknown;
+  std::size_t i = slotOf(key);
+  while (kTable[i].id != HeaderId::Unknown) {
+    if (kTable[i].key == key) return kTable[i].id;
     i = (i + 1) & (kTableSize - 1);
   }
   return HeaderId::Unknown;
+}
+
+HeaderId headerIdFromName(std::string_view name) {
+  if (name.size() > detail::kMaxKnownHeaderName) return HeaderId::Unknown;
+  detail::HeaderNameKey k;
+  for (char c : name) {
+    // Only token characters can name a header; anything else would alias after case folding.
+    if (!detail::isTokenChar(c)) return HeaderId::Unknown;
+    k.add(c);
+  }
+  return detail::headerIdFromKey(k);
 }
 
 std::string_view canonicalName(HeaderId id) {

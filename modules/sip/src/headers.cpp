@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "generic_params.h"
+#include "name_addr_parser.h"
 #include "scanner.h"
 
 namespace p2psip::sip {
@@ -42,14 +43,21 @@ Result<ContactValue> parseContact(std::string_view text) {
     cv.star = true;
     return cv;
   }
-  auto na = parseNameAddr(text);
+  // One walk over the parameters validates them and checks the two the registrar interprets
+  // (RFC 3261 §10.2.1.2).
+  const char* problem = nullptr;
+  auto na = parseNameAddrVisitingParams(text, [&](const Param& p) {
+    std::uint64_t v = 0;
+    if (p.name.size() == 7 && iequals(p.name, "expires") && !parseDecimal(p.value, 0xffffffffu, v)) {
+      problem = "Contact expires is not a number in range";
+    } else if (p.name.size() == 1 && (p.name[0] | 0x20) == 'q' && !ContactValue::qFromText(p.value)) {
+      problem = "Contact q-value out of range";
+    }
+    return problem == nullptr;
+  });
+  if (problem) return headerError(problem);
   if (!na) return tl::unexpected(na.error());
   cv.address = *na;
-  if (auto e = cv.address.params.find("expires")) {
-    std::uint64_t v = 0;
-    if (!parseDecimal(*e, 0xffffffffu, v)) return headerError("Contact expires is not a number in range");
-  }
-  if (cv.address.params.has("q") && !cv.q()) return headerError("Contact q-value out of range");
   return cv;
 }
 
@@ -61,10 +69,14 @@ std::optional<std::uint32_t> ContactValue::expires() const {
 }
 
 std::optional<std::uint16_t> ContactValue::q() const {
-  // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )   (RFC 3261 §25.1)
   auto v = address.params.find("q");
-  if (!v || v->empty() || v->size() > 5) return std::nullopt;
-  std::string_view s = *v;
+  if (!v) return std::nullopt;
+  return qFromText(*v);
+}
+
+std::optional<std::uint16_t> ContactValue::qFromText(std::string_view s) {
+  // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )   (RFC 3261 §25.1)
+  if (s.empty() || s.size() > 5) return std::nullopt;
   if (s[0] != '0' && s[0] != '1') return std::nullopt;
   std::uint16_t result = static_cast<std::uint16_t>((s[0] - '0') * 1000);
   if (s.size() > 1) {

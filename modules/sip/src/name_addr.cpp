@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "p2psip/sip/name_addr.h"
 
-#include "generic_params.h"
+#include "name_addr_parser.h"
 #include "scanner.h"
 
 namespace p2psip::sip {
@@ -9,57 +9,7 @@ namespace p2psip::sip {
 using namespace detail;
 
 Result<NameAddr> parseNameAddr(std::string_view text) {
-  NameAddr na;
-  text = trimLws(text);
-  na.text = text;
-  if (text.empty()) return makeError(ErrorCode::ParseError, "empty address");
-  Cursor c{text};
-  if (c.peek() == '"') {
-    na.displayName = c.quotedString();
-    if (na.displayName.empty()) return makeError(ErrorCode::ParseError, "unterminated quoted display name");
-    c.skipLws();
-    if (c.peek() != '<') return makeError(ErrorCode::ParseError, "display name not followed by <URI>");
-  } else if (c.peek() != '<') {
-    // display-name = *(token LWS): scan tokens; if a '<' follows it is a name-addr (RFC 4475
-    // §3.1.1.6 allows no LWS before '<'), otherwise the whole value is an addr-spec.
-    std::size_t start = c.pos;
-    std::size_t end = c.pos;
-    while (true) {
-      std::string_view t = c.token();
-      if (t.empty()) break;
-      end = c.pos;
-      c.skipLws();
-    }
-    if (c.peek() == '<' && end > start) {
-      na.displayName = text.substr(start, end - start);
-    } else {
-      c.pos = start;
-    }
-  }
-  if (c.peek() == '<') {
-    std::size_t close = text.find('>', c.pos);
-    if (close == std::string_view::npos) return makeError(ErrorCode::ParseError, "missing '>' after URI");
-    auto uri = parseUri(text.substr(c.pos + 1, close - c.pos - 1));
-    if (!uri) return tl::unexpected(uri.error());
-    na.uri = *uri;
-    na.angleBrackets = true;
-    c.pos = close + 1;
-  } else {
-    // addr-spec: parameters after ';' belong to the header (RFC 3261 §20.10), so the URI ends at
-    // the first ';' or white space; a URI with '?' or ',' must be in <> (RFC 4475 §3.1.2.13).
-    std::size_t start = c.pos;
-    while (!c.atEnd() && c.peek() != ';' && !isWsp(c.peek())) ++c.pos;
-    std::string_view uriText = text.substr(start, c.pos - start);
-    if (uriText.find_first_of("?,") != std::string_view::npos)
-      return makeError(ErrorCode::ParseError, "URI with '?' or ',' must be enclosed in <>");
-    auto uri = parseUri(uriText);
-    if (!uri) return tl::unexpected(uri.error());
-    na.uri = *uri;
-  }
-  std::string_view params = c.rest();
-  if (!validGenericParams(params)) return makeError(ErrorCode::ParseError, "malformed header parameters");
-  na.params = ParamList(trimLws(params));
-  return na;
+  return parseNameAddrVisitingParams(text, [](const Param&) { return true; });
 }
 
 std::string NameAddr::displayNameText() const {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "header_name_hash.h"
 #include "scanner.h"
 
 namespace p2psip::sip {
@@ -235,7 +236,7 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
         // callid = word [ "@" word ] (RFC 3261 §25.1)
         std::string_view v = h.value;
         bool ok = !v.empty();
-        for (char c : v) ok = ok && (isWordChar(c) || c == '@');
+        for (std::size_t k = 0; ok && k < v.size(); ++k) ok = is(v[k], kCallIdChar);
         if (!ok) return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, "not a word"), 400};
         m.callId_ = v;
         break;
@@ -312,25 +313,18 @@ Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const P
   bytes.remove_prefix(skip);
   if (bytes.empty()) return fail(ParseErrorCode::Empty, "no message", 0);
 
-  std::size_t headerEnd = 0;
-  std::size_t bodyStart = findBodyStart(bytes, headerEnd);
-  if (bodyStart == std::string_view::npos) {
-    // A datagram is the whole message: tolerate a missing empty line only if the last header line
-    // is complete (the RFC 4475 archive's baddn.dat lacks it), so the real problem gets reported.
-    if (framing != Framing::Datagram || bytes.back() != '\n')
-      return fail(ParseErrorCode::Truncated, "no empty line after the headers", 0);
-    headerEnd = bodyStart = bytes.size();
-  }
-
   Message m;
   m.bufferSize_ = bytes.size();
   m.arenaCapacity_ = kEditHeadroom;
   m.buffer_ = std::make_unique_for_overwrite<char[]>(bytes.size() + kEditHeadroom);
   std::memcpy(m.buffer_.get(), bytes.data(), bytes.size());
   const std::string_view text(m.buffer_.get(), bytes.size());
+  const std::size_t n = text.size();
 
   // Start line.
-  std::size_t eol = text.find('\n');
+  const void* firstNl = std::memchr(text.data(), '\n', n);
+  if (firstNl == nullptr) return fail(ParseErrorCode::Truncated, "no end of the start line", 0);
+  const std::size_t eol = static_cast<std::size_t>(static_cast<const char*>(firstNl) - text.data());
   std::string_view startLine = text.substr(0, eol);
   if (!startLine.empty() && startLine.back() == '\r') startLine.remove_suffix(1);
   std::optional<Failure> startProblem = parseStartLine(m, startLine);
@@ -338,41 +332,57 @@ Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const P
     return fail(startProblem->code, std::move(startProblem->detail), 0);
   }
 
-  // Header lines: a line starting with SP/HTAB continues the previous one (§7.3.1 folding).
-  std::size_t lines = 0;
-  for (std::size_t i = eol + 1; i < headerEnd; ++i) lines += text[i] == '\n';
-  if (lines > limits.maxHeaders) return fail(ParseErrorCode::TooManyHeaders, "too many header lines", 0);
-  m.headers_.reserve(lines + 4);
+  // Header lines, in one pass that also finds the empty line ending them. A line starting with
+  // SP/HTAB continues the previous one (§7.3.1 folding). The name is hashed while it is scanned.
+  m.headers_.reserve(32);
   std::size_t pos = eol + 1;
-  while (pos < headerEnd) {
-    std::size_t lineStart = pos;
-    std::size_t end = pos;
-    while (true) {
-      const void* p = std::memchr(text.data() + end, '\n', headerEnd - end);
-      std::size_t nl = p ? static_cast<std::size_t>(static_cast<const char*>(p) - text.data()) : headerEnd - 1;
-      end = nl + 1;
-      if (end >= headerEnd || (text[end] != ' ' && text[end] != '\t')) break;
+  std::size_t bodyStart = std::string_view::npos;
+  while (pos < n) {
+    const char first = text[pos];
+    if (first == '\n') {
+      bodyStart = pos + 1;
+      break;
     }
-    std::string_view raw = text.substr(lineStart, end - lineStart);
-    pos = end;
-    if (raw.size() > limits.maxHeaderLength) {
-      return fail(ParseErrorCode::HeaderTooLong, "header line longer than the limit", 400);
+    if (first == '\r' && pos + 1 < n && text[pos + 1] == '\n') {
+      bodyStart = pos + 2;
+      break;
     }
-    if (raw.front() == ' ' || raw.front() == '\t') {
+    if (first == ' ' || first == '\t') {
       return fail(ParseErrorCode::BadHeader, "header block starts with white space", 400);
     }
-    std::size_t colon = raw.find(':');
-    HeaderField f;
-    f.raw = raw;
-    std::string_view name = colon == std::string_view::npos ? raw : raw.substr(0, colon);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    if (colon == std::string_view::npos || !isToken(name)) {
+    std::size_t i = pos;
+    while (i < n && isTokenChar(text[i])) ++i;
+    const std::string_view name = text.substr(pos, i - pos);
+    while (i < n && (text[i] == ' ' || text[i] == '\t')) ++i;
+    if (name.empty() || i >= n || text[i] != ':') {
       return fail(ParseErrorCode::BadHeader, "header line without a name and colon", 400);
     }
+    const std::size_t valueStart = i + 1;
+    std::size_t end = valueStart;
+    while (true) {
+      const void* nl = std::memchr(text.data() + end, '\n', n - end);
+      if (nl == nullptr) return fail(ParseErrorCode::Truncated, "no empty line after the headers", 0);
+      end = static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) + 1;
+      if (end >= n || (text[end] != ' ' && text[end] != '\t')) break;
+    }
+    if (end - pos > limits.maxHeaderLength) {
+      return fail(ParseErrorCode::HeaderTooLong, "header line longer than the limit", 400);
+    }
+    if (m.headers_.size() >= limits.maxHeaders) {
+      return fail(ParseErrorCode::TooManyHeaders, "too many header lines", 0);
+    }
+    HeaderField& f = m.headers_.emplace_back();
+    f.raw = text.substr(pos, end - pos);
     f.name = name;
-    f.id = headerIdFromName(name);
-    f.value = trimLws(raw.substr(colon + 1));
-    m.headers_.push_back(f);
+    f.id = headerIdFromKey(HeaderNameKey::of(name));
+    f.value = trimLws(text.substr(valueStart, end - valueStart));
+    pos = end;
+  }
+  if (bodyStart == std::string_view::npos) {
+    // A datagram is the whole message: tolerate a missing empty line when the last header line is
+    // complete (the RFC 4475 archive's baddn.dat lacks it), so that the real problem is reported.
+    if (framing != Framing::Datagram) return fail(ParseErrorCode::Truncated, "no empty line after the headers", 0);
+    bodyStart = n;
   }
 
   bool respondable = false;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace p2psip::sip::detail {
@@ -23,6 +24,9 @@ enum CharClass : std::uint16_t {
   kPasswordExtra = 1 << 8, // "&" / "=" / "+" / "$" / ","
   kWsp = 1 << 9,           // SP / HTAB (and CR / LF inside folded values)
   kHex = 1 << 10,
+  kListSpecial = 1 << 11,  // what findListEnd must look at: comma, quote, angle brackets, backslash
+  kUriForbidden = 1 << 12, // never inside any URI: controls, SP, DEL, < > "
+  kCallIdChar = 1 << 13,   // callid = word [ "@" word ]
 };
 
 constexpr std::array<std::uint16_t, 256> makeCharTable() {
@@ -40,6 +44,13 @@ constexpr std::array<std::uint16_t, 256> makeCharTable() {
   for (unsigned char c : std::string_view("[]/?:+$")) t[c] |= kHnvUnreserved;
   for (unsigned char c : std::string_view("&=+$,")) t[c] |= kPasswordExtra;
   for (unsigned char c : std::string_view(" \t\r\n")) t[c] |= kWsp;
+  for (unsigned char c : std::string_view(",\"<>\\")) t[c] |= kListSpecial;
+  for (int c = 0; c <= 0x20; ++c) t[c] |= kUriForbidden;
+  for (int c = 0; c < 256; ++c) {
+    if (t[c] & (kAlpha | kDigit | kTokenMark | kWordExtra)) t[c] |= kCallIdChar;
+  }
+  t['@'] |= kCallIdChar;
+  for (unsigned char c : std::string_view("\x7f<>\"")) t[c] |= kUriForbidden;
   return t;
 }
 
@@ -60,7 +71,9 @@ inline char toLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (toLower(a[i]) != toLower(b[i])) return false;
+    char x = a[i], y = b[i];
+    // Equal, or differing only in the case bit of a letter.
+    if (x != y && ((x ^ y) != 0x20 || !isAlpha(x))) return false;
   }
   return true;
 }
@@ -157,6 +170,7 @@ inline std::size_t findListEnd(std::string_view s, std::size_t from) {
   bool inQuotes = false;
   int angle = 0;
   for (std::size_t i = from; i < s.size(); ++i) {
+    if (!is(s[i], kListSpecial)) continue;  // most bytes are ordinary
     char c = s[i];
     if (inQuotes) {
       if (c == '\\') ++i;
@@ -178,6 +192,8 @@ inline std::size_t findListEnd(std::string_view s, std::size_t from) {
 // reject ",," (RFC 4475 §3.1.2.1). An all-LWS value yields one empty item.
 template <typename F>
 bool forEachListItem(std::string_view s, F&& f) {
+  // Most values hold one item: without any comma there is nothing to split (memchr is vectorised).
+  if (std::memchr(s.data(), ',', s.size()) == nullptr) return f(trimLws(s));
   std::size_t start = 0;
   while (true) {
     std::size_t end = findListEnd(s, start);

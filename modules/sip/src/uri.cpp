@@ -66,9 +66,12 @@ bool detail::parseHost(std::string_view text, std::string_view& host, HostKind& 
     return isIpv6Address(host);
   }
   host = text;
-  bool digitsAndDots = !text.empty();
-  for (char c : text) digitsAndDots = digitsAndDots && (isDigit(c) || c == '.');
-  if (digitsAndDots) {
+  // A hostname's top label starts with a letter, so a digit there means an IPv4 literal.
+  std::string_view top = text;
+  if (!top.empty() && top.back() == '.') top.remove_suffix(1);
+  std::size_t dot = top.rfind('.');
+  top = dot == std::string_view::npos ? top : top.substr(dot + 1);
+  if (!top.empty() && isDigit(top.front())) {
     kind = HostKind::Ipv4;
     return isIpv4Address(text);
   }
@@ -262,11 +265,6 @@ Result<Uri> parseUri(std::string_view text) {
   }
   std::string_view rest = text.substr(colon + 1);
   if (rest.empty()) return uriError("URI is empty after the scheme");
-  for (char c : rest) {
-    // No URI contains whitespace, controls, quotes or angle brackets (RFC 4475 §3.1.2.7/3.1.2.8).
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"') return uriError("invalid character in URI");
-  }
   if (ieq(uri.schemeText, "sip")) {
     uri.scheme = UriScheme::Sip;
     return parseSipUri(uri, rest);
@@ -278,6 +276,11 @@ Result<Uri> parseUri(std::string_view text) {
   if (ieq(uri.schemeText, "tel")) {
     uri.scheme = UriScheme::Tel;
     return parseTelUri(uri, rest);
+  }
+  // SIP and TEL validate every character above; an opaque URI still may not contain white space,
+  // controls, quotes or angle brackets (RFC 4475 §3.1.2.7/3.1.2.8).
+  for (char c : rest) {
+    if (is(c, kUriForbidden)) return uriError("invalid character in URI");
   }
   uri.scheme = UriScheme::Other;
   uri.opaque = rest;

@@ -52,33 +52,48 @@ Result<Via> parseVia(std::string_view text) {
     via.port = static_cast<std::uint16_t>(port);
   }
   std::string_view params = c.rest();
-  if (!validGenericParams(params)) return viaError("malformed Via parameters");
-  via.params = ParamList(trimLws(params));
-  bool ok = true;
-  const char* problem = nullptr;
-  via.params.forEach([&](const Param& p) {
-    if (iequals(p.name, "branch")) {
-      ok = p.hasValue && !p.value.empty() && p.value.front() != '"';
-      problem = "invalid branch";
-    } else if (iequals(p.name, "received")) {
-      ok = p.hasValue && validReceived(p.value);
-      problem = "invalid received address";
-    } else if (iequals(p.name, "rport")) {
-      std::uint64_t v = 0;
-      ok = !p.hasValue || parseDecimal(p.value, 65535, v);
-      problem = "invalid rport";
-    } else if (iequals(p.name, "ttl")) {
-      std::uint64_t v = 0;
-      ok = p.hasValue && p.value.size() <= 3 && parseDecimal(p.value, 255, v);
-      problem = "invalid ttl";
-    } else if (iequals(p.name, "maddr")) {
-      std::string_view h;
-      HostKind k;
-      ok = p.hasValue && parseHost(p.value, h, k);
-      problem = "invalid maddr";
+  const char* problem = "malformed Via parameters";
+  bool ok = forEachGenericParam(params, [&](const Param& p) {
+    // Only the parameters RFC 3261 §20.42 and RFC 3581 give meaning to are checked further.
+    switch (p.name.size()) {
+      case 6:
+        if (iequals(p.name, "branch")) {
+          problem = "invalid branch";
+          return p.hasValue && p.value.front() != '"';
+        }
+        break;
+      case 8:
+        if (iequals(p.name, "received")) {
+          problem = "invalid received address";
+          return p.hasValue && validReceived(p.value);
+        }
+        break;
+      case 5:
+        if (iequals(p.name, "rport")) {
+          std::uint64_t v = 0;
+          problem = "invalid rport";
+          return !p.hasValue || parseDecimal(p.value, 65535, v);
+        }
+        if (iequals(p.name, "maddr")) {
+          std::string_view h;
+          HostKind k;
+          problem = "invalid maddr";
+          return p.hasValue && parseHost(p.value, h, k);
+        }
+        break;
+      case 3:
+        if (iequals(p.name, "ttl")) {
+          std::uint64_t v = 0;
+          problem = "invalid ttl";
+          return p.hasValue && p.value.size() <= 3 && parseDecimal(p.value, 255, v);
+        }
+        break;
+      default:
+        break;
     }
-    return ok;
+    return true;
   });
+  via.params = ParamList(trimLws(params));
   if (!ok) return viaError(problem);
   return via;
 }

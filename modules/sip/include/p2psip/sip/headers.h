@@ -32,6 +32,8 @@ struct ContactValue {
   std::optional<std::uint32_t> expires() const;
   // q-value in thousandths (q=0.5 -> 500); std::nullopt when absent. 1000 is the highest.
   std::optional<std::uint16_t> q() const;
+  // Parses a qvalue text ("0.5" -> 500); std::nullopt when malformed or above 1.
+  static std::optional<std::uint16_t> qFromText(std::string_view text);
 };
 Result<ContactValue> parseContact(std::string_view text);
 
