@@ -39,6 +39,9 @@ struct Target {
   Protocol protocol = Protocol::Udp;
   net::Endpoint endpoint;
   ConnectionId connection = 0;
+  // UDP only: send from the listener bound to this endpoint, so a response leaves from where the
+  // request arrived (RFC 3581 §4, symmetric response for NATs). Port 0 = any listener.
+  net::Endpoint local{};
 };
 
 struct InboundMessage {

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// TransportConfig: every tunable of the transport layer, with defaults (conventions §3.4 item 10).
+// app/ fills it from the configuration file and calls validate() once; TransportLayer assumes a
+// valid config.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "p2psip/common/result.h"
+#include "p2psip/sip/parser.h"
+
+namespace p2psip::transport {
+
+// RFC 5626 §3.5.1 / §4.4.1 CRLF keep-alive on TCP/TLS flows. Pings are answered on every stream;
+// these settings govern the pings we send ourselves, on connections we opened.
+struct KeepAliveConfig {
+  std::chrono::milliseconds pingInterval{0};      // CRLFCRLF every interval; 0 = do not ping
+  std::chrono::milliseconds pongTimeout{10'000};  // no CRLF pong within this: flow failed (§4.4.1)
+};
+
+struct TransportConfig {
+  // A TCP/TLS connection with no bytes received and no message sent for this long is closed.
+  // It also bounds connection set-up (TCP connect plus TLS handshake).
+  std::chrono::milliseconds idleTimeout{std::chrono::minutes(5)};
+  std::size_t maxConnections = 1024;  // open TCP+TLS connections, both directions
+  std::size_t maxInboundBytesPerConnection = 256 * 1024;  // unframed bytes buffered; beyond: close
+  std::size_t maxOutboundBytesPerConnection =
+      1024 * 1024;               // queued for writing; beyond: send fails
+  sip::ParseLimits parseLimits;  // per message, datagrams and streams
+  KeepAliveConfig keepAlive;
+  // RFC 3261 §18.1.2: the sent-by values ("host", "host:port", "[v6]:port") this node writes into
+  // its Via headers. A response whose top Via names none of these (nor a listener's own specific
+  // address and port) is discarded. A value without a port matches any port.
+  std::vector<std::string> sentBy;
+};
+
+// Checks ranges and the sent-by values; the error names the offending field.
+Result<void> validate(const TransportConfig& config);
+
+}  // namespace p2psip::transport

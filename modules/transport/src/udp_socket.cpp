@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "udp_socket.h"
+
+#include <asio/ip/v6_only.hpp>
+
+namespace p2psip::transport {
+namespace {
+// The largest UDP payload; RFC 3261 §18.1.1 keeps SIP far below it, but we must not truncate.
+constexpr std::size_t kMaxDatagram = 65535;
+}  // namespace
+
+Result<std::shared_ptr<UdpSocket>> UdpSocket::open(asio::io_context& context,
+                                                   const net::Endpoint& local, Owner& owner) {
+  asio::ip::udp::socket socket(context);
+  asio::error_code ec;
+  const auto endpoint = local.toUdp();
+  socket.open(endpoint.protocol(), ec);
+  if (!ec && endpoint.address().is_v6()) {
+    // Keep IPv6 listeners IPv6-only, so an IPv4 listener may share the port number.
+    socket.set_option(asio::ip::v6_only(true), ec);
+  }
+  if (!ec) socket.bind(endpoint, ec);
+  if (!ec) socket.non_blocking(true, ec);
+  if (ec) {
+    return makeError(ErrorCode::TransportError,
+                     "UDP bind " + local.toString() + ": " + ec.message());
+  }
+  const auto bound = net::Endpoint::fromAsio(socket.local_endpoint(ec));
+  if (ec) return makeError(ErrorCode::TransportError, "UDP local_endpoint: " + ec.message());
+  return std::make_shared<UdpSocket>(std::move(socket), bound, owner);
+}
+
+UdpSocket::UdpSocket(asio::ip::udp::socket socket, net::Endpoint local, Owner& owner)
+    : socket_(std::move(socket)), local_(local), owner_(&owner), buffer_(kMaxDatagram) {}
+
+void UdpSocket::start() {
+  receive();
+}
+
+void UdpSocket::receive() {
+  socket_.async_receive_from(
+      asio::buffer(buffer_), sender_,
+      [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+        if (self->owner_ == nullptr || ec == asio::error::operation_aborted) return;
+        // Errors on an unconnected UDP socket (ICMP reports) concern one
+        // earlier send, not the socket: keep receiving.
+        if (!ec) {
+          self->owner_->onDatagram(*self, std::string_view(self->buffer_.data(), n),
+                                   net::Endpoint::fromAsio(self->sender_));
+        }
+        if (self->owner_ != nullptr) self->receive();
+      });
+}
+
+Result<void> UdpSocket::sendTo(std::string_view datagram, const net::Endpoint& to) {
+  asio::error_code ec;
+  socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to.toUdp(), 0, ec);
+  if (ec) {
+    return makeError(ErrorCode::TransportError,
+                     "UDP send to " + to.toString() + ": " + ec.message());
+  }
+  return {};
+}
+
+void UdpSocket::detach() {
+  owner_ = nullptr;
+  asio::error_code ignored;
+  socket_.close(ignored);
+}
+
+}  // namespace p2psip::transport
