@@ -56,7 +56,7 @@ Result<NameAddr> parseNameAddrVisitingParams(std::string_view text, F&& onParam)
     while (!c.atEnd() && c.peek() != ';' && !isWsp(c.peek())) ++c.pos;
     std::string_view uriText = text.substr(start, c.pos - start);
     if (uriText.find_first_of("?,") != std::string_view::npos)
-      return makeError(ErrorCode::ParseError, "URI with '?' or ',' must be enclosed in <>");
+      return makeError(ErrorCode::ParseError, "URI with '?' or ',' must be enclosed in angle brackets");
     auto uri = parseUri(uriText);
     if (!uri) return tl::unexpected(uri.error());
     na.uri = *uri;

@@ -28,8 +28,8 @@ using ConnectionId = std::uint64_t;
 // flows): the protocol, both ends, and for streams the connection.
 struct Flow {
   Protocol protocol = Protocol::Udp;
-  net::Endpoint local;
-  net::Endpoint remote;
+  net::Endpoint local{};
+  net::Endpoint remote{};
   ConnectionId connection = 0;
 };
 
@@ -37,7 +37,7 @@ struct Flow {
 // RFC 5626 flows); otherwise TCP/TLS reuse an open connection to `endpoint` or open one.
 struct Target {
   Protocol protocol = Protocol::Udp;
-  net::Endpoint endpoint;
+  net::Endpoint endpoint{};
   ConnectionId connection = 0;
   // UDP only: send from the listener bound to this endpoint, so a response leaves from where the
   // request arrived (RFC 3581 §4, symmetric response for NATs). Port 0 = any listener.
