@@ -31,5 +31,7 @@ void* realloc(void* p, std::size_t n) {
 }
 
 namespace p2psip::bench {
-std::uint64_t allocationCount() { return tAllocations; }
+std::uint64_t allocationCount() {
+  return tAllocations;
+}
 }  // namespace p2psip::bench

@@ -24,7 +24,9 @@ const std::string kInvite =
     "To: <sip:bob@p2p.test>\r\n"
     "Call-ID: 3848276298220188511@192.0.2.10\r\n"
     "CSeq: 20 INVITE\r\n"
-    "Contact: <sip:alice@192.0.2.10:5060;transport=udp>;+sip.instance=\"<urn:uuid:0b6e7c0a-7d9f-4a5e-9a3e-1c2b3d4e5f60>\"\r\n"
+    "Contact: "
+    "<sip:alice@192.0.2.10:5060;transport=udp>;+sip.instance=\"<urn:uuid:0b6e7c0a-7d9f-4a5e-9a3e-"
+    "1c2b3d4e5f60>\"\r\n"
     "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, MESSAGE, SUBSCRIBE, INFO, UPDATE\r\n"
     "Supported: replaces, outbound, gruu\r\n"
     "User-Agent: Linphone/5.2.0 (belle-sip/5.2.0)\r\n"
@@ -58,7 +60,9 @@ const std::string kRegister =
     "To: <sip:alice@p2p.test>\r\n"
     "Call-ID: 843817637684230@192.0.2.10\r\n"
     "CSeq: 1826 REGISTER\r\n"
-    "Contact: <sip:alice@192.0.2.10:5060;transport=udp>;+sip.instance=\"<urn:uuid:0b6e7c0a-7d9f-4a5e-9a3e-1c2b3d4e5f60>\";reg-id=1;expires=3600\r\n"
+    "Contact: "
+    "<sip:alice@192.0.2.10:5060;transport=udp>;+sip.instance=\"<urn:uuid:0b6e7c0a-7d9f-4a5e-9a3e-"
+    "1c2b3d4e5f60>\";reg-id=1;expires=3600\r\n"
     "Expires: 3600\r\n"
     "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, MESSAGE, SUBSCRIBE, INFO, UPDATE\r\n"
     "Supported: path, outbound, gruu\r\n"
@@ -91,7 +95,8 @@ void osipParse(benchmark::State& state, const std::string& text) {
   for (auto _ : state) {
     osip_message_t* sip = nullptr;
     osip_message_init(&sip);
-    if (osip_message_parse(sip, text.data(), text.size()) != 0) state.SkipWithError("osip parse failed");
+    if (osip_message_parse(sip, text.data(), text.size()) != 0)
+      state.SkipWithError("osip parse failed");
     benchmark::DoNotOptimize(sip);
     osip_message_free(sip);
   }
@@ -171,16 +176,18 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
   }
   void printRatios() const {
-    std::printf("\n%-16s %14s %14s %10s %12s %12s\n", "workload", "p2psip ns/msg", "libosip2 ns/msg",
-                "speed-up", "p2psip allocs", "osip allocs");
+    std::printf("\n%-16s %14s %14s %10s %12s %12s\n", "workload", "p2psip ns/msg",
+                "libosip2 ns/msg", "speed-up", "p2psip allocs", "osip allocs");
     for (const char* w : {"parse/INVITE", "parse/REGISTER", "edit/INVITE", "edit/REGISTER"}) {
       std::string ours = std::string("p2psip/") + w;
       std::string ref = std::string("libosip2/") + w;
       if (!nsPerMessage_.count(ours) || !nsPerMessage_.count(ref)) continue;
-      std::printf("%-16s %14.0f %14.0f %9.1fx %12.1f %12.1f\n", w, nsPerMessage_.at(ours), nsPerMessage_.at(ref),
-                  nsPerMessage_.at(ref) / nsPerMessage_.at(ours), allocs_.at(ours), allocs_.at(ref));
+      std::printf("%-16s %14.0f %14.0f %9.1fx %12.1f %12.1f\n", w, nsPerMessage_.at(ours),
+                  nsPerMessage_.at(ref), nsPerMessage_.at(ref) / nsPerMessage_.at(ours),
+                  allocs_.at(ours), allocs_.at(ref));
     }
-    std::printf("(medians; target: speed-up >= 5x for parse and edit, p2psip allocs <= 2 per parse)\n");
+    std::printf(
+        "(medians; target: speed-up >= 5x for parse and edit, p2psip allocs <= 2 per parse)\n");
   }
 
  private:
@@ -205,7 +212,8 @@ int main(int argc, char** argv) {
   std::string reps = "--benchmark_repetitions=5";
   std::string onlyAgg = "--benchmark_report_aggregates_only=true";
   bool hasReps = false;
-  for (int i = 1; i < argc; ++i) hasReps = hasReps || std::string(argv[i]).starts_with("--benchmark_repetitions");
+  for (int i = 1; i < argc; ++i)
+    hasReps = hasReps || std::string(argv[i]).starts_with("--benchmark_repetitions");
   if (!hasReps) {
     args.push_back(reps.data());
     args.push_back(onlyAgg.data());

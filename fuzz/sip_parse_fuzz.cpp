@@ -51,8 +51,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     m.pushRecordRoute("<sip:198.18.0.1;lr>");
     m.decrementMaxForwards();
     if (m.isRequest()) m.stampReceived("198.18.9.9", 4242);
-    auto edited = parseDatagram(m.serialize(), ParseLimits{.maxMessageSize = 1 << 20, .maxHeaders = 4096,
-                                                            .maxHeaderLength = 1 << 20});
+    auto edited = parseDatagram(
+        m.serialize(),
+        ParseLimits{.maxMessageSize = 1 << 20, .maxHeaders = 4096, .maxHeaderLength = 1 << 20});
     check(edited.has_value());
     check(edited->topVia().branch() == std::optional<std::string_view>("z9hG4bKfuzz"));
     if (m.isRequest()) {
@@ -60,11 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(parseDatagram(resp.serialize()).has_value());
     }
   } else if (parsed.error().canRespond()) {
-    Message resp = makeResponse(*parsed.error().partial, parsed.error().status, parsed.error().detail);
+    Message resp =
+        makeResponse(*parsed.error().partial, parsed.error().status, parsed.error().detail);
     check(resp.statusCode() == parsed.error().status);
   }
 
-  StreamFramer framer(ParseLimits{.maxMessageSize = 8192, .maxHeaders = 64, .maxHeaderLength = 2048});
+  StreamFramer framer(
+      ParseLimits{.maxMessageSize = 8192, .maxHeaders = 64, .maxHeaderLength = 2048});
   std::size_t half = size / 2;
   for (std::string_view chunk : {input.substr(0, half), input.substr(half)}) {
     if (!framer.append(chunk)) break;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite, from a fresh Debian 12 machine (as root): installs what is missing, then
-#  1. checks the module dependency graph against docs/architecture.md,
+#  1. checks the module dependency graph against docs/architecture.md and the code's formatting,
 #  2. builds (debug) and runs ctest: unit tests, the RFC 4475/5118 torture corpus, and the
 #     integration tests with real SIP clients (sipsak, sipp) in a private network namespace,
 #  3. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs ctest again,
@@ -13,6 +13,9 @@ jobs="$(nproc)"
 
 bash scripts/install-deps.sh
 bash scripts/check-architecture.sh
+echo "== format (.clang-format)"
+find modules tools bench fuzz tests \( -name '*.cpp' -o -name '*.h' \) -not -path 'fuzz/corpus/*' -print0 |
+  xargs -0 clang-format --dry-run --Werror
 
 echo "== debug build and tests"
 cmake --preset debug >/dev/null

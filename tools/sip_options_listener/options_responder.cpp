@@ -11,8 +11,10 @@ namespace {
 constexpr std::string_view kAllow = "OPTIONS";
 }  // namespace
 
-void OptionsResponder::answer(transaction::ServerTransactionId id, const sip::Message& request, std::uint16_t status) {
-  // §8.2.6.2: a UAS adds a To tag to responses that create or could create a dialog; one per request.
+void OptionsResponder::answer(transaction::ServerTransactionId id, const sip::Message& request,
+                              std::uint16_t status) {
+  // §8.2.6.2: a UAS adds a To tag to responses that create or could create a dialog; one per
+  // request.
   std::string tag = "opt" + std::to_string(++tagCounter_);
   sip::Message response = sip::makeResponse(request, status, {}, tag);
   if (status == 200 || status == 405) response.addHeader("Allow", kAllow);
@@ -24,7 +26,8 @@ void OptionsResponder::answer(transaction::ServerTransactionId id, const sip::Me
   (void)layer_->respond(id, std::move(response));
 }
 
-void OptionsResponder::onRequest(transaction::ServerTransactionId id, sip::Message&& request, const transport::Flow&) {
+void OptionsResponder::onRequest(transaction::ServerTransactionId id, sip::Message&& request,
+                                 const transport::Flow&) {
   if (!request.requestUri().isSip() && request.requestUri().scheme != sip::UriScheme::Tel) {
     answer(id, request, 416);
   } else if (request.method() == sip::Method::Options) {
@@ -37,7 +40,8 @@ void OptionsResponder::onRequest(transaction::ServerTransactionId id, sip::Messa
   }
 }
 
-void OptionsResponder::onCancel(transaction::ServerTransactionId id, std::optional<transaction::ServerTransactionId> invite,
+void OptionsResponder::onCancel(transaction::ServerTransactionId id,
+                                std::optional<transaction::ServerTransactionId> invite,
                                 sip::Message&& cancel, const transport::Flow&) {
   // Every INVITE was answered at once with 405, so nothing is left to cancel (§9.2).
   answer(id, cancel, invite ? 200 : 481);

@@ -9,20 +9,28 @@ namespace p2psip {
 
 const char* toString(ErrorCode code) {
   switch (code) {
-    case ErrorCode::InvalidArgument: return "invalid argument";
-    case ErrorCode::ParseError: return "parse error";
-    case ErrorCode::LimitExceeded: return "limit exceeded";
-    case ErrorCode::TransportError: return "transport error";
-    case ErrorCode::Timeout: return "timeout";
-    case ErrorCode::NotFound: return "not found";
-    case ErrorCode::Unavailable: return "unavailable";
+    case ErrorCode::InvalidArgument:
+      return "invalid argument";
+    case ErrorCode::ParseError:
+      return "parse error";
+    case ErrorCode::LimitExceeded:
+      return "limit exceeded";
+    case ErrorCode::TransportError:
+      return "transport error";
+    case ErrorCode::Timeout:
+      return "timeout";
+    case ErrorCode::NotFound:
+      return "not found";
+    case ErrorCode::Unavailable:
+      return "unavailable";
   }
   return "unknown error";
 }
 
 std::shared_ptr<spdlog::logger> Logger::nullLogger() {
   // One null sink per Logger is cheap and avoids any shared mutable state.
-  auto logger = std::make_shared<spdlog::logger>("null", std::make_shared<spdlog::sinks::null_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("null", std::make_shared<spdlog::sinks::null_sink_mt>());
   logger->set_level(spdlog::level::off);
   return logger;
 }
@@ -31,14 +39,18 @@ Counter& MetricsRegistry::counter(std::string_view name) {
   for (auto& [n, c] : counters_) {
     if (n == name) return c;
   }
-  return counters_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple()).second;
+  return counters_
+      .emplace_back(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple())
+      .second;
 }
 
 Gauge& MetricsRegistry::gauge(std::string_view name) {
   for (auto& [n, g] : gauges_) {
     if (n == name) return g;
   }
-  return gauges_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple()).second;
+  return gauges_
+      .emplace_back(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple())
+      .second;
 }
 
 std::vector<std::pair<std::string, std::int64_t>> MetricsRegistry::snapshot() const {

@@ -45,7 +45,9 @@ bool forEachGenericParam(std::string_view text, F&& f) {
       } else {
         std::size_t valueStart = i;
         // token / host: host adds ':' '[' ']' for IPv6 references.
-        while (i < n && (isTokenChar(text[i]) || text[i] == ':' || text[i] == '[' || text[i] == ']')) ++i;
+        while (i < n &&
+               (isTokenChar(text[i]) || text[i] == ':' || text[i] == '[' || text[i] == ']'))
+          ++i;
         if (i == valueStart) return false;
         p.value = text.substr(valueStart, i - valueStart);
       }

@@ -3,8 +3,8 @@
 // the lookup costs one hash of three words, one probe and three word compares.
 #pragma once
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -23,7 +23,8 @@ struct HeaderNameKey {
   // OR-ing 0x20 lower-cases letters and leaves every other token character distinct.
   constexpr void add(char c) {
     if (length < kMaxKnownHeaderName) {
-      words[length >> 3] |= static_cast<std::uint64_t>(static_cast<unsigned char>(c | 0x20)) << ((length & 7) * 8);
+      words[length >> 3] |= static_cast<std::uint64_t>(static_cast<unsigned char>(c | 0x20))
+                            << ((length & 7) * 8);
     }
     ++length;
   }

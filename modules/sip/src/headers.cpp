@@ -12,14 +12,18 @@ namespace p2psip::sip {
 using namespace detail;
 
 namespace {
-tl::unexpected<Error> headerError(const char* what) { return makeError(ErrorCode::ParseError, what); }
+tl::unexpected<Error> headerError(const char* what) {
+  return makeError(ErrorCode::ParseError, what);
+}
 }  // namespace
 
 Result<CSeq> parseCSeq(std::string_view text) {
-  // CSeq = 1*DIGIT LWS Method; the number is less than 2**31 (RFC 3261 §8.1.1.5, RFC 4475 §3.1.2.4).
+  // CSeq = 1*DIGIT LWS Method; the number is less than 2**31 (RFC 3261 §8.1.1.5, RFC 4475
+  // §3.1.2.4).
   Cursor c{trimLws(text)};
   std::uint64_t n = 0;
-  if (!parseDecimal(c.digits(), 0x7fffffffu, n)) return headerError("CSeq number missing or above 2**31-1");
+  if (!parseDecimal(c.digits(), 0x7fffffffu, n))
+    return headerError("CSeq number missing or above 2**31-1");
   std::size_t before = c.pos;
   c.skipLws();
   if (c.pos == before) return headerError("CSeq needs a space before the method");
@@ -48,9 +52,11 @@ Result<ContactValue> parseContact(std::string_view text) {
   const char* problem = nullptr;
   auto na = parseNameAddrVisitingParams(text, [&](const Param& p) {
     std::uint64_t v = 0;
-    if (p.name.size() == 7 && iequals(p.name, "expires") && !parseDecimal(p.value, 0xffffffffu, v)) {
+    if (p.name.size() == 7 && iequals(p.name, "expires") &&
+        !parseDecimal(p.value, 0xffffffffu, v)) {
       problem = "Contact expires is not a number in range";
-    } else if (p.name.size() == 1 && (p.name[0] | 0x20) == 'q' && !ContactValue::qFromText(p.value)) {
+    } else if (p.name.size() == 1 && (p.name[0] | 0x20) == 'q' &&
+               !ContactValue::qFromText(p.value)) {
       problem = "Contact q-value out of range";
     }
     return problem == nullptr;
@@ -95,7 +101,8 @@ Result<MediaType> parseMediaType(std::string_view text) {
   Cursor c{trimLws(text)};
   MediaType mt;
   mt.type = c.token();
-  if (mt.type.empty() || !c.consumeSeparator('/')) return headerError("media type needs type/subtype");
+  if (mt.type.empty() || !c.consumeSeparator('/'))
+    return headerError("media type needs type/subtype");
   mt.subtype = c.token();
   if (mt.subtype.empty()) return headerError("media type needs type/subtype");
   std::string_view params = c.rest();
@@ -185,7 +192,8 @@ Result<SubscriptionStateValue> parseSubscriptionState(std::string_view text) {
 
 std::optional<std::uint32_t> SubscriptionStateValue::expires() const {
   std::uint64_t v = 0;
-  if (auto e = params.find("expires"); e && parseDecimal(*e, 0xffffffffu, v)) return static_cast<std::uint32_t>(v);
+  if (auto e = params.find("expires"); e && parseDecimal(*e, 0xffffffffu, v))
+    return static_cast<std::uint32_t>(v);
   return std::nullopt;
 }
 
@@ -193,7 +201,8 @@ Result<RetryAfterValue> parseRetryAfter(std::string_view text) {
   Cursor c{trimLws(text)};
   RetryAfterValue rv;
   std::uint64_t v = 0;
-  if (!parseDecimal(c.digits(), 0xffffffffu, v)) return headerError("Retry-After is not a number in range");
+  if (!parseDecimal(c.digits(), 0xffffffffu, v))
+    return headerError("Retry-After is not a number in range");
   rv.seconds = static_cast<std::uint32_t>(v);
   c.skipLws();
   if (c.peek() == '(') {
@@ -203,9 +212,12 @@ Result<RetryAfterValue> parseRetryAfter(std::string_view text) {
     do {
       char ch = c.peek();
       if (c.atEnd()) return headerError("unterminated Retry-After comment");
-      if (ch == '\\') ++c.pos;
-      else if (ch == '(') ++depth;
-      else if (ch == ')') --depth;
+      if (ch == '\\')
+        ++c.pos;
+      else if (ch == '(')
+        ++depth;
+      else if (ch == ')')
+        --depth;
       ++c.pos;
     } while (depth > 0);
     rv.comment = c.s.substr(start, c.pos - start);
@@ -222,7 +234,8 @@ Result<WarningValue> parseWarning(std::string_view text) {
   WarningValue w;
   std::string_view code = c.digits();
   std::uint64_t v = 0;
-  if (code.size() != 3 || !parseDecimal(code, 999, v)) return headerError("Warning code is not three digits");
+  if (code.size() != 3 || !parseDecimal(code, 999, v))
+    return headerError("Warning code is not three digits");
   w.code = static_cast<std::uint16_t>(v);
   if (!c.consume(' ')) return headerError("malformed Warning");
   std::size_t start = c.pos;
@@ -260,10 +273,10 @@ bool isValidSipDate(std::string_view text) {
     }
     return true;
   };
-  return inList(text.substr(0, 3), kDays, 4) && text.substr(3, 2) == ", " && digits(5, 2) && text[7] == ' ' &&
-         inList(text.substr(8, 3), kMonths, 4) && text[11] == ' ' && digits(12, 4) && text[16] == ' ' &&
-         digits(17, 2) && text[19] == ':' && digits(20, 2) && text[22] == ':' && digits(23, 2) &&
-         text.substr(25) == " GMT";
+  return inList(text.substr(0, 3), kDays, 4) && text.substr(3, 2) == ", " && digits(5, 2) &&
+         text[7] == ' ' && inList(text.substr(8, 3), kMonths, 4) && text[11] == ' ' &&
+         digits(12, 4) && text[16] == ' ' && digits(17, 2) && text[19] == ':' && digits(20, 2) &&
+         text[22] == ':' && digits(23, 2) && text.substr(25) == " GMT";
 }
 
 }  // namespace p2psip::sip

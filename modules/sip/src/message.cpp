@@ -40,8 +40,8 @@ const HeaderField* Message::find(std::string_view name) const {
 }
 
 std::size_t Message::count(HeaderId id) const {
-  return static_cast<std::size_t>(
-      std::count_if(headers_.begin(), headers_.end(), [id](const HeaderField& h) { return h.id == id; }));
+  return static_cast<std::size_t>(std::count_if(headers_.begin(), headers_.end(),
+                                                [id](const HeaderField& h) { return h.id == id; }));
 }
 
 std::vector<std::string_view> Message::values(HeaderId id) const {
@@ -105,7 +105,8 @@ void Message::insertField(std::size_t pos, HeaderId id, std::string_view value) 
   f.id = id;
   f.name = canonicalName(id);
   f.value = value;
-  headers_.insert(headers_.begin() + static_cast<std::ptrdiff_t>(std::min(pos, headers_.size())), f);
+  headers_.insert(headers_.begin() + static_cast<std::ptrdiff_t>(std::min(pos, headers_.size())),
+                  f);
 }
 
 void Message::refreshTopVia() {
@@ -187,7 +188,8 @@ bool Message::decrementMaxForwards() {
   if (*maxForwards_ == 0) return false;
   char digits[4];
   auto r = std::to_chars(digits, digits + sizeof digits, *maxForwards_ - 1);
-  setHeader(HeaderId::MaxForwards, std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
+  setHeader(HeaderId::MaxForwards,
+            std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
   return true;
 }
 
@@ -214,8 +216,8 @@ void Message::setHeader(HeaderId id, std::string_view value) {
   } else {
     headers_[first].value = stored;
     headers_[first].raw = {};
-    auto it = std::remove_if(headers_.begin() + static_cast<std::ptrdiff_t>(first) + 1, headers_.end(),
-                             [id](const HeaderField& h) { return h.id == id; });
+    auto it = std::remove_if(headers_.begin() + static_cast<std::ptrdiff_t>(first) + 1,
+                             headers_.end(), [id](const HeaderField& h) { return h.id == id; });
     headers_.erase(it, headers_.end());
   }
   if (id == HeaderId::MaxForwards) refreshMaxForwards();
@@ -223,7 +225,8 @@ void Message::setHeader(HeaderId id, std::string_view value) {
 }
 
 std::size_t Message::removeHeaders(HeaderId id) {
-  auto it = std::remove_if(headers_.begin(), headers_.end(), [id](const HeaderField& h) { return h.id == id; });
+  auto it = std::remove_if(headers_.begin(), headers_.end(),
+                           [id](const HeaderField& h) { return h.id == id; });
   auto n = static_cast<std::size_t>(headers_.end() - it);
   headers_.erase(it, headers_.end());
   if (id == HeaderId::MaxForwards) maxForwards_.reset();
@@ -254,7 +257,8 @@ void Message::setBody(std::string_view body, std::string_view contentType) {
   body_ = store(body);
   char digits[24];
   auto r = std::to_chars(digits, digits + sizeof digits, body.size());
-  setHeader(HeaderId::ContentLength, std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
+  setHeader(HeaderId::ContentLength,
+            std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
   if (!contentType.empty()) {
     setHeader(HeaderId::ContentType, contentType);
   } else if (body.empty()) {
@@ -273,7 +277,9 @@ void Message::stampReceived(std::string_view sourceAddress, std::uint16_t source
   std::string item;
   item.reserve(topVia_.text.size() + sourceAddress.size() + 24);
   const std::string_view params = topVia_.params.raw();
-  std::size_t prefix = params.empty() ? topVia_.text.size() : static_cast<std::size_t>(params.data() - topVia_.text.data());
+  std::size_t prefix = params.empty()
+                           ? topVia_.text.size()
+                           : static_cast<std::size_t>(params.data() - topVia_.text.data());
   item.append(trimLws(topVia_.text.substr(0, prefix)));
   topVia_.params.forEach([&](const Param& p) {
     if (iequals(p.name, "received")) return true;

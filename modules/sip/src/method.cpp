@@ -42,21 +42,36 @@ Method methodFromToken(std::string_view t) {
 
 std::string_view toString(Method m) {
   switch (m) {
-    case Method::Invite: return "INVITE";
-    case Method::Ack: return "ACK";
-    case Method::Bye: return "BYE";
-    case Method::Cancel: return "CANCEL";
-    case Method::Options: return "OPTIONS";
-    case Method::Register: return "REGISTER";
-    case Method::Message: return "MESSAGE";
-    case Method::Subscribe: return "SUBSCRIBE";
-    case Method::Notify: return "NOTIFY";
-    case Method::Publish: return "PUBLISH";
-    case Method::Info: return "INFO";
-    case Method::Update: return "UPDATE";
-    case Method::Prack: return "PRACK";
-    case Method::Refer: return "REFER";
-    case Method::Extension: return "";
+    case Method::Invite:
+      return "INVITE";
+    case Method::Ack:
+      return "ACK";
+    case Method::Bye:
+      return "BYE";
+    case Method::Cancel:
+      return "CANCEL";
+    case Method::Options:
+      return "OPTIONS";
+    case Method::Register:
+      return "REGISTER";
+    case Method::Message:
+      return "MESSAGE";
+    case Method::Subscribe:
+      return "SUBSCRIBE";
+    case Method::Notify:
+      return "NOTIFY";
+    case Method::Publish:
+      return "PUBLISH";
+    case Method::Info:
+      return "INFO";
+    case Method::Update:
+      return "UPDATE";
+    case Method::Prack:
+      return "PRACK";
+    case Method::Refer:
+      return "REFER";
+    case Method::Extension:
+      return "";
   }
   return "";
 }

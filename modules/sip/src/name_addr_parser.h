@@ -21,9 +21,11 @@ Result<NameAddr> parseNameAddrVisitingParams(std::string_view text, F&& onParam)
   Cursor c{text};
   if (c.peek() == '"') {
     na.displayName = c.quotedString();
-    if (na.displayName.empty()) return makeError(ErrorCode::ParseError, "unterminated quoted display name");
+    if (na.displayName.empty())
+      return makeError(ErrorCode::ParseError, "unterminated quoted display name");
     c.skipLws();
-    if (c.peek() != '<') return makeError(ErrorCode::ParseError, "display name not followed by <URI>");
+    if (c.peek() != '<')
+      return makeError(ErrorCode::ParseError, "display name not followed by <URI>");
   } else if (c.peek() != '<') {
     // display-name = *(token LWS): scan tokens; if a '<' follows it is a name-addr (RFC 4475
     // §3.1.1.6 allows no LWS before '<'), otherwise the whole value is an addr-spec.
@@ -43,7 +45,8 @@ Result<NameAddr> parseNameAddrVisitingParams(std::string_view text, F&& onParam)
   }
   if (c.peek() == '<') {
     std::size_t close = text.find('>', c.pos);
-    if (close == std::string_view::npos) return makeError(ErrorCode::ParseError, "missing '>' after URI");
+    if (close == std::string_view::npos)
+      return makeError(ErrorCode::ParseError, "missing '>' after URI");
     auto uri = parseUri(text.substr(c.pos + 1, close - c.pos - 1));
     if (!uri) return tl::unexpected(uri.error());
     na.uri = *uri;
@@ -56,13 +59,15 @@ Result<NameAddr> parseNameAddrVisitingParams(std::string_view text, F&& onParam)
     while (!c.atEnd() && c.peek() != ';' && !isWsp(c.peek())) ++c.pos;
     std::string_view uriText = text.substr(start, c.pos - start);
     if (uriText.find_first_of("?,") != std::string_view::npos)
-      return makeError(ErrorCode::ParseError, "URI with '?' or ',' must be enclosed in angle brackets");
+      return makeError(ErrorCode::ParseError,
+                       "URI with '?' or ',' must be enclosed in angle brackets");
     auto uri = parseUri(uriText);
     if (!uri) return tl::unexpected(uri.error());
     na.uri = *uri;
   }
   std::string_view params = c.rest();
-  if (!forEachGenericParam(params, onParam)) return makeError(ErrorCode::ParseError, "malformed header parameters");
+  if (!forEachGenericParam(params, onParam))
+    return makeError(ErrorCode::ParseError, "malformed header parameters");
   na.params = ParamList(trimLws(params));
   return na;
 }

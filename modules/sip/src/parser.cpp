@@ -13,20 +13,34 @@ using namespace detail;
 
 const char* toString(ParseErrorCode code) {
   switch (code) {
-    case ParseErrorCode::Empty: return "empty";
-    case ParseErrorCode::TooLarge: return "message too large";
-    case ParseErrorCode::TooManyHeaders: return "too many headers";
-    case ParseErrorCode::HeaderTooLong: return "header too long";
-    case ParseErrorCode::Truncated: return "truncated";
-    case ParseErrorCode::BadStartLine: return "bad start line";
-    case ParseErrorCode::BadVersion: return "unsupported SIP version";
-    case ParseErrorCode::BadStatusCode: return "bad status code";
-    case ParseErrorCode::BadRequestUri: return "bad Request-URI";
-    case ParseErrorCode::BadHeader: return "bad header";
-    case ParseErrorCode::MissingHeader: return "missing header";
-    case ParseErrorCode::DuplicateHeader: return "duplicate header";
-    case ParseErrorCode::BadContentLength: return "bad Content-Length";
-    case ParseErrorCode::MethodMismatch: return "CSeq method mismatch";
+    case ParseErrorCode::Empty:
+      return "empty";
+    case ParseErrorCode::TooLarge:
+      return "message too large";
+    case ParseErrorCode::TooManyHeaders:
+      return "too many headers";
+    case ParseErrorCode::HeaderTooLong:
+      return "header too long";
+    case ParseErrorCode::Truncated:
+      return "truncated";
+    case ParseErrorCode::BadStartLine:
+      return "bad start line";
+    case ParseErrorCode::BadVersion:
+      return "unsupported SIP version";
+    case ParseErrorCode::BadStatusCode:
+      return "bad status code";
+    case ParseErrorCode::BadRequestUri:
+      return "bad Request-URI";
+    case ParseErrorCode::BadHeader:
+      return "bad header";
+    case ParseErrorCode::MissingHeader:
+      return "missing header";
+    case ParseErrorCode::DuplicateHeader:
+      return "duplicate header";
+    case ParseErrorCode::BadContentLength:
+      return "bad Content-Length";
+    case ParseErrorCode::MethodMismatch:
+      return "CSeq method mismatch";
   }
   return "parse error";
 }
@@ -38,8 +52,8 @@ class MessageParser {
 
   // `lenient` returns the message even when a header fails validation (the stack's own responses
   // echo whatever the request carried); structural problems still fail.
-  static Result<Message, ParseError> parse(std::string_view bytes, const ParseLimits& limits, Framing framing,
-                                           bool lenient = false);
+  static Result<Message, ParseError> parse(std::string_view bytes, const ParseLimits& limits,
+                                           Framing framing, bool lenient = false);
 
  private:
   struct Failure {
@@ -48,7 +62,8 @@ class MessageParser {
     std::uint16_t status;
   };
 
-  static tl::unexpected<ParseError> fail(ParseErrorCode code, std::string detail, std::uint16_t status) {
+  static tl::unexpected<ParseError> fail(ParseErrorCode code, std::string detail,
+                                         std::uint16_t status) {
     return tl::unexpected(ParseError{code, std::move(detail), status, std::nullopt});
   }
   static std::optional<Failure> parseStartLine(Message& m, std::string_view line);
@@ -103,7 +118,8 @@ std::size_t findBodyStart(std::string_view s, std::size_t& headerEnd) {
 
 }  // namespace
 
-std::optional<MessageParser::Failure> MessageParser::parseStartLine(Message& m, std::string_view line) {
+std::optional<MessageParser::Failure> MessageParser::parseStartLine(Message& m,
+                                                                    std::string_view line) {
   m.startLine_ = line;
   if (line.size() >= 4 && iequals(line.substr(0, 4), "SIP/")) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
@@ -123,7 +139,8 @@ std::optional<MessageParser::Failure> MessageParser::parseStartLine(Message& m, 
     m.statusCode_ = static_cast<std::uint16_t>(status);
     m.reason_ = sp2 == std::string_view::npos ? std::string_view{} : rest.substr(sp2 + 1);
     for (char c : m.reason_) {
-      if (c == '\r' || c == '\n' || c == '\0') return Failure{ParseErrorCode::BadStartLine, "control character in reason phrase", 0};
+      if (c == '\r' || c == '\n' || c == '\0')
+        return Failure{ParseErrorCode::BadStartLine, "control character in reason phrase", 0};
     }
     return std::nullopt;
   }
@@ -137,7 +154,8 @@ std::optional<MessageParser::Failure> MessageParser::parseStartLine(Message& m, 
   }
   std::size_t sp2 = line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || sp2 == sp1 + 1) {
-    return Failure{ParseErrorCode::BadStartLine, "request line needs single spaces between its parts", 400};
+    return Failure{ParseErrorCode::BadStartLine,
+                   "request line needs single spaces between its parts", 400};
   }
   m.requestUriText_ = line.substr(sp1 + 1, sp2 - sp1 - 1);
   m.version_ = line.substr(sp2 + 1);
@@ -158,14 +176,16 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
   auto count = [&](HeaderId id) { return counts[static_cast<std::size_t>(id)]; };
 
   // Via first: without a usable top Via nothing can be answered (§18.2.2).
-  if (count(HeaderId::Via) == 0) return Failure{ParseErrorCode::MissingHeader, "missing Via header", 400};
+  if (count(HeaderId::Via) == 0)
+    return Failure{ParseErrorCode::MissingHeader, "missing Via header", 400};
   bool first = true;
   std::optional<Failure> viaProblem;
   for (const auto& h : m.headers_) {
     if (h.id != HeaderId::Via) continue;
     forEachListItem(h.value, [&](std::string_view item) {
       if (item.empty()) {
-        viaProblem = Failure{ParseErrorCode::BadHeader, headerProblem(HeaderId::Via, "empty list element"), 400};
+        viaProblem = Failure{ParseErrorCode::BadHeader,
+                             headerProblem(HeaderId::Via, "empty list element"), 400};
         return false;
       }
       auto via = parseVia(item);
@@ -175,7 +195,8 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
         if (first) {
           if (auto bare = parseVia(item.substr(0, item.find(';')))) m.topVia_ = *bare;
         }
-        viaProblem = Failure{ParseErrorCode::BadHeader, headerProblem(HeaderId::Via, via.error().detail), 400};
+        viaProblem = Failure{ParseErrorCode::BadHeader,
+                             headerProblem(HeaderId::Via, via.error().detail), 400};
         return false;
       }
       if (first) m.topVia_ = *via;
@@ -187,11 +208,12 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
   respondable = m.isRequest() && !m.topVia_.text.empty();
   if (viaProblem) return viaProblem;
 
-  for (HeaderId id : {HeaderId::ContentLength, HeaderId::CallId, HeaderId::CSeq, HeaderId::From, HeaderId::To,
-                      HeaderId::MaxForwards, HeaderId::ContentType, HeaderId::Expires, HeaderId::MinExpires,
-                      HeaderId::Date}) {
+  for (HeaderId id : {HeaderId::ContentLength, HeaderId::CallId, HeaderId::CSeq, HeaderId::From,
+                      HeaderId::To, HeaderId::MaxForwards, HeaderId::ContentType, HeaderId::Expires,
+                      HeaderId::MinExpires, HeaderId::Date}) {
     if (count(id) > 1) {
-      auto code = id == HeaderId::ContentLength ? ParseErrorCode::BadContentLength : ParseErrorCode::DuplicateHeader;
+      auto code = id == HeaderId::ContentLength ? ParseErrorCode::BadContentLength
+                                                : ParseErrorCode::DuplicateHeader;
       std::string what = "more than one ";
       what += canonicalName(id);
       what += " header";
@@ -211,12 +233,15 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
   }
   // RFC 3261 §8.2.2 / §16.3: only SIP/2.0 is understood; requests get 505 (RFC 4475 §3.1.2.16).
   if (!iequals(m.version_, "SIP/2.0")) {
-    return Failure{ParseErrorCode::BadVersion, "SIP version not supported", static_cast<std::uint16_t>(m.isRequest() ? 505 : 0)};
+    return Failure{ParseErrorCode::BadVersion, "SIP version not supported",
+                   static_cast<std::uint16_t>(m.isRequest() ? 505 : 0)};
   }
 
   if (m.isRequest()) {
     auto uri = parseUri(m.requestUriText_);
-    if (!uri) return Failure{ParseErrorCode::BadRequestUri, "bad Request-URI (" + uri.error().detail + ")", 400};
+    if (!uri)
+      return Failure{ParseErrorCode::BadRequestUri, "bad Request-URI (" + uri.error().detail + ")",
+                     400};
     m.requestUri_ = *uri;
     // The headers component is not allowed in a Request-URI (RFC 3261 §19.1.1 table,
     // RFC 4475 §3.1.2.11); acting on an embedded Route would be unsafe.
@@ -228,7 +253,8 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
     switch (h.id) {
       case HeaderId::CSeq: {
         auto cseq = parseCSeq(h.value);
-        if (!cseq) return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, cseq.error().detail), 400};
+        if (!cseq)
+          return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, cseq.error().detail), 400};
         m.cseq_ = *cseq;
         break;
       }
@@ -244,25 +270,30 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
       case HeaderId::From:
       case HeaderId::To: {
         auto na = parseNameAddr(h.value);
-        if (!na) return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, na.error().detail), 400};
+        if (!na)
+          return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, na.error().detail), 400};
         (h.id == HeaderId::From ? m.from_ : m.to_) = *na;
         break;
       }
       case HeaderId::MaxForwards: {
         auto v = parseUnsigned(h.value, 255);
-        if (!v) return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, "not a number from 0 to 255"), 400};
+        if (!v)
+          return Failure{ParseErrorCode::BadHeader,
+                         headerProblem(h.id, "not a number from 0 to 255"), 400};
         m.maxForwards_ = *v;
         break;
       }
       case HeaderId::Expires:
       case HeaderId::MinExpires: {
         if (!parseUnsigned(h.value, 0xffffffffu))
-          return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, "not a number of seconds below 2**32"), 400};
+          return Failure{ParseErrorCode::BadHeader,
+                         headerProblem(h.id, "not a number of seconds below 2**32"), 400};
         break;
       }
       case HeaderId::Date:
         if (!isValidSipDate(h.value))
-          return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, "not an RFC 1123 date in GMT"), 400};
+          return Failure{ParseErrorCode::BadHeader,
+                         headerProblem(h.id, "not an RFC 1123 date in GMT"), 400};
         break;
       case HeaderId::Contact:
       case HeaderId::Route:
@@ -271,15 +302,20 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
         std::optional<Failure> problem;
         forEachListItem(h.value, [&](std::string_view item) {
           if (item.empty()) {
-            problem = Failure{ParseErrorCode::BadHeader, headerProblem(h.id, "empty list element"), 400};
+            problem =
+                Failure{ParseErrorCode::BadHeader, headerProblem(h.id, "empty list element"), 400};
             return false;
           }
           if (h.id == HeaderId::Contact) {
             auto c = parseContact(item);
-            if (!c) problem = Failure{ParseErrorCode::BadHeader, headerProblem(h.id, c.error().detail), 400};
+            if (!c)
+              problem =
+                  Failure{ParseErrorCode::BadHeader, headerProblem(h.id, c.error().detail), 400};
           } else {
             auto na = parseNameAddr(item);
-            if (!na) problem = Failure{ParseErrorCode::BadHeader, headerProblem(h.id, na.error().detail), 400};
+            if (!na)
+              problem =
+                  Failure{ParseErrorCode::BadHeader, headerProblem(h.id, na.error().detail), 400};
           }
           return !problem;
         });
@@ -295,7 +331,8 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
     if (m.cseq_.methodText != m.methodText_) {
       // An unknown method gets 501 rather than 400 (RFC 4475 §3.1.2.18).
       std::uint16_t status = m.method_ == Method::Extension ? 501 : 400;
-      return Failure{ParseErrorCode::MethodMismatch, "CSeq method does not match the request method", status};
+      return Failure{ParseErrorCode::MethodMismatch,
+                     "CSeq method does not match the request method", status};
     }
   } else {
     m.method_ = m.cseq_.method;
@@ -304,9 +341,10 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
   return std::nullopt;
 }
 
-Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const ParseLimits& limits, Framing framing,
-                                                 bool lenient) {
-  if (bytes.size() > limits.maxMessageSize) return fail(ParseErrorCode::TooLarge, "message too large", 0);
+Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const ParseLimits& limits,
+                                                 Framing framing, bool lenient) {
+  if (bytes.size() > limits.maxMessageSize)
+    return fail(ParseErrorCode::TooLarge, "message too large", 0);
   // §7.5: CRLFs before the start line are ignored (and are keep-alive noise on UDP).
   std::size_t skip = 0;
   while (skip < bytes.size() && (bytes[skip] == '\r' || bytes[skip] == '\n')) ++skip;
@@ -361,7 +399,8 @@ Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const P
     std::size_t end = valueStart;
     while (true) {
       const void* nl = std::memchr(text.data() + end, '\n', n - end);
-      if (nl == nullptr) return fail(ParseErrorCode::Truncated, "no empty line after the headers", 0);
+      if (nl == nullptr)
+        return fail(ParseErrorCode::Truncated, "no empty line after the headers", 0);
       end = static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) + 1;
       if (end >= n || (text[end] != ' ' && text[end] != '\t')) break;
     }
@@ -381,30 +420,37 @@ Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const P
   if (bodyStart == std::string_view::npos) {
     // A datagram is the whole message: tolerate a missing empty line when the last header line is
     // complete (the RFC 4475 archive's baddn.dat lacks it), so that the real problem is reported.
-    if (framing != Framing::Datagram) return fail(ParseErrorCode::Truncated, "no empty line after the headers", 0);
+    if (framing != Framing::Datagram)
+      return fail(ParseErrorCode::Truncated, "no empty line after the headers", 0);
     bodyStart = n;
   }
 
   bool respondable = false;
   std::optional<Failure> problem = startProblem;
-  if (!problem) problem = validate(m, respondable);
-  else validate(m, respondable);  // only to learn whether a 400 can be routed back
+  if (!problem)
+    problem = validate(m, respondable);
+  else
+    validate(m, respondable);  // only to learn whether a 400 can be routed back
 
-  // Body framing (§18.3). Content-Length is validated here because it decides where the message ends.
+  // Body framing (§18.3). Content-Length is validated here because it decides where the message
+  // ends.
   std::optional<Failure> bodyProblem;
   const HeaderField* cl = m.find(HeaderId::ContentLength);
   std::size_t available = text.size() - bodyStart;
   if (cl != nullptr) {
     std::uint64_t n = 0;
     if (!parseDecimal(cl->value, limits.maxMessageSize, n)) {
-      bodyProblem = Failure{ParseErrorCode::BadContentLength, "Content-Length is not a non-negative number within limits", 400};
+      bodyProblem = Failure{ParseErrorCode::BadContentLength,
+                            "Content-Length is not a non-negative number within limits", 400};
     } else if (n > available || (framing == Framing::Exact && n != available)) {
-      bodyProblem = Failure{ParseErrorCode::Truncated, "Content-Length larger than the message", 400};
+      bodyProblem =
+          Failure{ParseErrorCode::Truncated, "Content-Length larger than the message", 400};
     } else {
       m.body_ = text.substr(bodyStart, n);
     }
   } else if (framing == Framing::Exact) {
-    bodyProblem = Failure{ParseErrorCode::BadContentLength, "missing Content-Length on a stream", 400};
+    bodyProblem =
+        Failure{ParseErrorCode::BadContentLength, "missing Content-Length on a stream", 400};
   } else {
     // No Content-Length on UDP: the body is the rest of the datagram (§18.3, RFC 4475 §3.4.1).
     // Record one so the message can be forwarded over a stream unchanged.
@@ -412,8 +458,8 @@ Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const P
   }
   if (!problem && bodyProblem) problem = bodyProblem;
   if (problem && !lenient) {
-    ParseError err{problem->code, std::move(problem->detail), m.isRequest() ? problem->status : std::uint16_t{0},
-                   std::nullopt};
+    ParseError err{problem->code, std::move(problem->detail),
+                   m.isRequest() ? problem->status : std::uint16_t{0}, std::nullopt};
     if (respondable && err.status != 0) err.partial.emplace(std::move(m));
     return tl::unexpected(std::move(err));
   }
@@ -430,7 +476,8 @@ Result<Message, ParseError> parseDatagram(std::string_view datagram, const Parse
 }
 
 Result<Message, ParseError> parseOwnText(std::string text) {
-  ParseLimits generous{.maxMessageSize = text.size() + 1, .maxHeaders = 1024, .maxHeaderLength = text.size() + 1};
+  ParseLimits generous{
+      .maxMessageSize = text.size() + 1, .maxHeaders = 1024, .maxHeaderLength = text.size() + 1};
   return MessageParser::parse(text, generous, MessageParser::Framing::Datagram);
 }
 
@@ -487,7 +534,8 @@ StreamEvent StreamFramer::next() {
     std::string_view name = trimLws(line.substr(0, colon));
     if (headerIdFromName(name) != HeaderId::ContentLength) continue;
     std::uint64_t n = 0;
-    if (length.has_value() || !parseDecimal(trimLws(line.substr(colon + 1)), limits_.maxMessageSize, n)) {
+    if (length.has_value() ||
+        !parseDecimal(trimLws(line.substr(colon + 1)), limits_.maxMessageSize, n)) {
       badLength = true;
     }
     length = n;
@@ -496,11 +544,13 @@ StreamEvent StreamFramer::next() {
     // Framing is lost (RFC 3261 §18.3, RFC 4475 §3.1.2.3, §3.3.9): parse the header block so a
     // request can still be answered, then the connection must be closed.
     fatal_ = true;
-    auto parsed = MessageParser::parse(view.substr(0, bodyStart), limits_, MessageParser::Framing::Exact);
+    auto parsed =
+        MessageParser::parse(view.substr(0, bodyStart), limits_, MessageParser::Framing::Exact);
     consumed_ = buffer_.size();
     ParseError err = parsed ? ParseError{} : std::move(parsed.error());
     err.code = ParseErrorCode::BadContentLength;
-    err.detail = badLength ? "Content-Length is repeated, negative or not a number" : "missing Content-Length on a stream";
+    err.detail = badLength ? "Content-Length is repeated, negative or not a number"
+                           : "missing Content-Length on a stream";
     if (!err.partial) err.status = 0;
     return err;
   }
@@ -521,65 +571,121 @@ StreamEvent StreamFramer::next() {
 
 std::string_view defaultReason(std::uint16_t status) {
   switch (status) {
-    case 100: return "Trying";
-    case 180: return "Ringing";
-    case 181: return "Call Is Being Forwarded";
-    case 182: return "Queued";
-    case 183: return "Session Progress";
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 300: return "Multiple Choices";
-    case 301: return "Moved Permanently";
-    case 302: return "Moved Temporarily";
-    case 305: return "Use Proxy";
-    case 380: return "Alternative Service";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 410: return "Gone";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request-URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Unsupported URI Scheme";
-    case 420: return "Bad Extension";
-    case 421: return "Extension Required";
-    case 423: return "Interval Too Brief";
-    case 430: return "Flow Failed";
-    case 439: return "First Hop Lacks Outbound Support";
-    case 480: return "Temporarily Unavailable";
-    case 481: return "Call/Transaction Does Not Exist";
-    case 482: return "Loop Detected";
-    case 483: return "Too Many Hops";
-    case 484: return "Address Incomplete";
-    case 485: return "Ambiguous";
-    case 486: return "Busy Here";
-    case 487: return "Request Terminated";
-    case 488: return "Not Acceptable Here";
-    case 489: return "Bad Event";
-    case 491: return "Request Pending";
-    case 493: return "Undecipherable";
-    case 500: return "Server Internal Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Server Time-out";
-    case 505: return "Version Not Supported";
-    case 513: return "Message Too Large";
-    case 600: return "Busy Everywhere";
-    case 603: return "Decline";
-    case 604: return "Does Not Exist Anywhere";
-    case 606: return "Not Acceptable";
-    default: return "Unknown";
+    case 100:
+      return "Trying";
+    case 180:
+      return "Ringing";
+    case 181:
+      return "Call Is Being Forwarded";
+    case 182:
+      return "Queued";
+    case 183:
+      return "Session Progress";
+    case 200:
+      return "OK";
+    case 202:
+      return "Accepted";
+    case 300:
+      return "Multiple Choices";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Moved Temporarily";
+    case 305:
+      return "Use Proxy";
+    case 380:
+      return "Alternative Service";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 407:
+      return "Proxy Authentication Required";
+    case 408:
+      return "Request Timeout";
+    case 410:
+      return "Gone";
+    case 413:
+      return "Request Entity Too Large";
+    case 414:
+      return "Request-URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 416:
+      return "Unsupported URI Scheme";
+    case 420:
+      return "Bad Extension";
+    case 421:
+      return "Extension Required";
+    case 423:
+      return "Interval Too Brief";
+    case 430:
+      return "Flow Failed";
+    case 439:
+      return "First Hop Lacks Outbound Support";
+    case 480:
+      return "Temporarily Unavailable";
+    case 481:
+      return "Call/Transaction Does Not Exist";
+    case 482:
+      return "Loop Detected";
+    case 483:
+      return "Too Many Hops";
+    case 484:
+      return "Address Incomplete";
+    case 485:
+      return "Ambiguous";
+    case 486:
+      return "Busy Here";
+    case 487:
+      return "Request Terminated";
+    case 488:
+      return "Not Acceptable Here";
+    case 489:
+      return "Bad Event";
+    case 491:
+      return "Request Pending";
+    case 493:
+      return "Undecipherable";
+    case 500:
+      return "Server Internal Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Server Time-out";
+    case 505:
+      return "Version Not Supported";
+    case 513:
+      return "Message Too Large";
+    case 600:
+      return "Busy Everywhere";
+    case 603:
+      return "Decline";
+    case 604:
+      return "Does Not Exist Anywhere";
+    case 606:
+      return "Not Acceptable";
+    default:
+      return "Unknown";
   }
 }
 
-Message makeResponse(const Message& request, std::uint16_t status, std::string_view reason, std::string_view toTag) {
+Message makeResponse(const Message& request, std::uint16_t status, std::string_view reason,
+                     std::string_view toTag) {
   // RFC 3261 §8.2.6.2: copy From, Call-ID, CSeq and all Vias in order; To gets a tag if it has
   // none. §8.2.6.1: a 100 copies Timestamp. Values are copied as received, so this also works on a
   // ParseError's partial message whose other headers may be malformed.
@@ -616,8 +722,10 @@ Message makeResponse(const Message& request, std::uint16_t status, std::string_v
   text += "Content-Length: 0\r\n\r\n";
   // Lenient: a partial request's malformed values are echoed as they came (RFC 4475 §3.1.2.4
   // still wants a 400 for an overlarge CSeq). The text is complete, so this cannot fail.
-  ParseLimits generous{.maxMessageSize = text.size() + 1, .maxHeaders = 4096, .maxHeaderLength = text.size() + 1};
-  auto parsed = MessageParser::parse(text, generous, MessageParser::Framing::Datagram, /*lenient=*/true);
+  ParseLimits generous{
+      .maxMessageSize = text.size() + 1, .maxHeaders = 4096, .maxHeaderLength = text.size() + 1};
+  auto parsed =
+      MessageParser::parse(text, generous, MessageParser::Framing::Datagram, /*lenient=*/true);
   return std::move(*parsed);
 }
 

@@ -15,18 +15,19 @@ namespace p2psip::sip::detail {
 enum CharClass : std::uint16_t {
   kAlpha = 1 << 0,
   kDigit = 1 << 1,
-  kTokenMark = 1 << 2,     // "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
-  kWordExtra = 1 << 3,     // word adds "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}"
-  kUnreservedMark = 1 << 4,// mark: "-" / "_" / "." / "!" / "~" / "*" / "'" / "(" / ")"
-  kUserUnreserved = 1 << 5,// "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
-  kParamUnreserved = 1 << 6,// "[" / "]" / "/" / ":" / "&" / "+" / "$"
-  kHnvUnreserved = 1 << 7, // "[" / "]" / "/" / "?" / ":" / "+" / "$"
-  kPasswordExtra = 1 << 8, // "&" / "=" / "+" / "$" / ","
-  kWsp = 1 << 9,           // SP / HTAB (and CR / LF inside folded values)
+  kTokenMark = 1 << 2,  // "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
+  kWordExtra = 1 << 3,  // word adds "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" /
+                        // "?" / "{" / "}"
+  kUnreservedMark = 1 << 4,   // mark: "-" / "_" / "." / "!" / "~" / "*" / "'" / "(" / ")"
+  kUserUnreserved = 1 << 5,   // "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
+  kParamUnreserved = 1 << 6,  // "[" / "]" / "/" / ":" / "&" / "+" / "$"
+  kHnvUnreserved = 1 << 7,    // "[" / "]" / "/" / "?" / ":" / "+" / "$"
+  kPasswordExtra = 1 << 8,    // "&" / "=" / "+" / "$" / ","
+  kWsp = 1 << 9,              // SP / HTAB (and CR / LF inside folded values)
   kHex = 1 << 10,
   kListSpecial = 1 << 11,  // what findListEnd must look at: comma, quote, angle brackets, backslash
-  kUriForbidden = 1 << 12, // never inside any URI: controls, SP, DEL, < > "
-  kCallIdChar = 1 << 13,   // callid = word [ "@" word ]
+  kUriForbidden = 1 << 12,  // never inside any URI: controls, SP, DEL, < > "
+  kCallIdChar = 1 << 13,    // callid = word [ "@" word ]
 };
 
 constexpr std::array<std::uint16_t, 256> makeCharTable() {
@@ -56,17 +57,37 @@ constexpr std::array<std::uint16_t, 256> makeCharTable() {
 
 inline constexpr std::array<std::uint16_t, 256> kChars = makeCharTable();
 
-inline bool is(char c, std::uint16_t cls) { return (kChars[static_cast<unsigned char>(c)] & cls) != 0; }
-inline bool isAlpha(char c) { return is(c, kAlpha); }
-inline bool isDigit(char c) { return is(c, kDigit); }
-inline bool isHex(char c) { return is(c, kHex); }
-inline bool isAlnum(char c) { return is(c, kAlpha | kDigit); }
-inline bool isTokenChar(char c) { return is(c, kAlpha | kDigit | kTokenMark); }
-inline bool isWordChar(char c) { return is(c, kAlpha | kDigit | kTokenMark | kWordExtra); }
-inline bool isUnreserved(char c) { return is(c, kAlpha | kDigit | kUnreservedMark); }
-inline bool isWsp(char c) { return is(c, kWsp); }
+inline bool is(char c, std::uint16_t cls) {
+  return (kChars[static_cast<unsigned char>(c)] & cls) != 0;
+}
+inline bool isAlpha(char c) {
+  return is(c, kAlpha);
+}
+inline bool isDigit(char c) {
+  return is(c, kDigit);
+}
+inline bool isHex(char c) {
+  return is(c, kHex);
+}
+inline bool isAlnum(char c) {
+  return is(c, kAlpha | kDigit);
+}
+inline bool isTokenChar(char c) {
+  return is(c, kAlpha | kDigit | kTokenMark);
+}
+inline bool isWordChar(char c) {
+  return is(c, kAlpha | kDigit | kTokenMark | kWordExtra);
+}
+inline bool isUnreserved(char c) {
+  return is(c, kAlpha | kDigit | kUnreservedMark);
+}
+inline bool isWsp(char c) {
+  return is(c, kWsp);
+}
 
-inline char toLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline char toLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -173,8 +194,10 @@ inline std::size_t findListEnd(std::string_view s, std::size_t from) {
     if (!is(s[i], kListSpecial)) continue;  // most bytes are ordinary
     char c = s[i];
     if (inQuotes) {
-      if (c == '\\') ++i;
-      else if (c == '"') inQuotes = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inQuotes = false;
     } else if (c == '"') {
       inQuotes = true;
     } else if (c == '<') {

@@ -14,7 +14,9 @@ using namespace detail;
 
 namespace {
 
-tl::unexpected<Error> uriError(const char* what) { return makeError(ErrorCode::ParseError, what); }
+tl::unexpected<Error> uriError(const char* what) {
+  return makeError(ErrorCode::ParseError, what);
+}
 
 // escaped = "%" HEXDIG HEXDIG; returns the length consumed at s[i] (0 if not an escape).
 std::size_t escapeAt(std::string_view s, std::size_t i) {
@@ -110,8 +112,8 @@ bool parseHostPort(std::string_view text, Uri& uri) {
 }
 
 bool validUriParams(std::string_view raw) {
-  // uri-parameters = *( ";" pname [ "=" pvalue ] ), paramchar = param-unreserved / unreserved / escaped.
-  // No LWS inside a URI. Empty names are rejected (RFC 4475 §3.1.2.1 style ";;").
+  // uri-parameters = *( ";" pname [ "=" pvalue ] ), paramchar = param-unreserved / unreserved /
+  // escaped. No LWS inside a URI. Empty names are rejected (RFC 4475 §3.1.2.1 style ";;").
   std::size_t i = 0;
   while (i < raw.size()) {
     if (raw[i] != ';') return false;
@@ -120,10 +122,12 @@ bool validUriParams(std::string_view raw) {
     std::string_view p = raw.substr(i + 1, end - i - 1);
     std::size_t eq = p.find('=');
     std::string_view name = p.substr(0, eq);
-    if (name.empty() || !allOf(name, kAlpha | kDigit | kUnreservedMark | kParamUnreserved)) return false;
+    if (name.empty() || !allOf(name, kAlpha | kDigit | kUnreservedMark | kParamUnreserved))
+      return false;
     if (eq != std::string_view::npos) {
       std::string_view value = p.substr(eq + 1);
-      if (value.empty() || !allOf(value, kAlpha | kDigit | kUnreservedMark | kParamUnreserved)) return false;
+      if (value.empty() || !allOf(value, kAlpha | kDigit | kUnreservedMark | kParamUnreserved))
+        return false;
     }
     i = end;
   }
@@ -189,7 +193,8 @@ Result<Uri> parseTelUri(Uri uri, std::string_view rest) {
   uri.user = rest.substr(0, semi);
   if (uri.user.empty()) return uriError("empty tel number");
   for (char c : uri.user) {
-    if (!isHex(c) && std::strchr("*#+-.()pPwW", c) == nullptr) return uriError("invalid character in tel number");
+    if (!isHex(c) && std::strchr("*#+-.()pPwW", c) == nullptr)
+      return uriError("invalid character in tel number");
   }
   if (semi != std::string_view::npos) {
     std::string_view params = rest.substr(semi);
@@ -199,14 +204,18 @@ Result<Uri> parseTelUri(Uri uri, std::string_view rest) {
   return uri;
 }
 
-bool ieq(std::string_view a, std::string_view b) { return iequals(a, b); }
+bool ieq(std::string_view a, std::string_view b) {
+  return iequals(a, b);
+}
 
 // Compares two escaped strings for equality after unescaping, without allocating.
 bool equalUnescaped(std::string_view a, std::string_view b, bool caseInsensitive) {
   std::size_t i = 0, j = 0;
   auto nextChar = [](std::string_view s, std::size_t& k) -> char {
     if (std::size_t n = escapeAt(s, k)) {
-      auto hex = [](char h) { return static_cast<int>(isDigit(h) ? h - '0' : toLower(h) - 'a' + 10); };
+      auto hex = [](char h) {
+        return static_cast<int>(isDigit(h) ? h - '0' : toLower(h) - 'a' + 10);
+      };
       char c = static_cast<char>(hex(s[k + 1]) * 16 + hex(s[k + 2]));
       k += n;
       return c;
@@ -230,7 +239,8 @@ bool isIpv4Address(std::string_view text) {
   while (true) {
     std::size_t start = i;
     std::uint64_t v = 0;
-    while (i < text.size() && isDigit(text[i]) && i - start < 3) v = v * 10 + static_cast<std::uint64_t>(text[i++] - '0');
+    while (i < text.size() && isDigit(text[i]) && i - start < 3)
+      v = v * 10 + static_cast<std::uint64_t>(text[i++] - '0');
     if (i == start || v > 255) return false;
     ++parts;
     if (i == text.size()) return parts == 4;
@@ -258,10 +268,12 @@ Result<Uri> parseUri(std::string_view text) {
   uri.text = text;
   // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )  (RFC 3986 §3.1)
   std::size_t colon = text.find(':');
-  if (colon == std::string_view::npos || colon == 0 || !isAlpha(text[0])) return uriError("URI has no scheme");
+  if (colon == std::string_view::npos || colon == 0 || !isAlpha(text[0]))
+    return uriError("URI has no scheme");
   uri.schemeText = text.substr(0, colon);
   for (char c : uri.schemeText) {
-    if (!isAlnum(c) && c != '+' && c != '-' && c != '.') return uriError("invalid character in URI scheme");
+    if (!isAlnum(c) && c != '+' && c != '-' && c != '.')
+      return uriError("invalid character in URI scheme");
   }
   std::string_view rest = text.substr(colon + 1);
   if (rest.empty()) return uriError("URI is empty after the scheme");

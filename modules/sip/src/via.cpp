@@ -11,7 +11,9 @@ using namespace detail;
 
 namespace {
 
-tl::unexpected<Error> viaError(const char* what) { return makeError(ErrorCode::ParseError, what); }
+tl::unexpected<Error> viaError(const char* what) {
+  return makeError(ErrorCode::ParseError, what);
+}
 
 bool validReceived(std::string_view v) {
   // RFC 3261 allows IPv4address / IPv6address; RFC 5118 §4.5 asks parsers to accept "[v6]" too.
@@ -28,9 +30,11 @@ Result<Via> parseVia(std::string_view text) {
   via.text = text;
   Cursor c{text};
   via.protocolName = c.token();
-  if (via.protocolName.empty() || !c.consumeSeparator('/')) return viaError("malformed sent-protocol");
+  if (via.protocolName.empty() || !c.consumeSeparator('/'))
+    return viaError("malformed sent-protocol");
   via.protocolVersion = c.token();
-  if (via.protocolVersion.empty() || !c.consumeSeparator('/')) return viaError("malformed sent-protocol");
+  if (via.protocolVersion.empty() || !c.consumeSeparator('/'))
+    return viaError("malformed sent-protocol");
   via.transport = c.token();
   if (via.transport.empty()) return viaError("missing transport");
   std::size_t beforeLws = c.pos;
@@ -42,7 +46,9 @@ Result<Via> parseVia(std::string_view text) {
     if (close == std::string_view::npos) return viaError("unterminated IPv6 reference in sent-by");
     c.pos = close + 1;
   } else {
-    while (!c.atEnd() && (isAlnum(c.peek()) || c.peek() == '.' || c.peek() == '-' || c.peek() == '_')) ++c.pos;
+    while (!c.atEnd() &&
+           (isAlnum(c.peek()) || c.peek() == '.' || c.peek() == '-' || c.peek() == '_'))
+      ++c.pos;
   }
   if (!parseHost(text.substr(hostStart, c.pos - hostStart), via.host, via.hostKind))
     return viaError("invalid sent-by host");

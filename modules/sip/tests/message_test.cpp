@@ -32,7 +32,8 @@ Message parse(const std::string& text) {
 
 TEST(Message, HeadersAreFoundCaseInsensitivelyAndByCompactForm) {
   Message m = parse(
-      "OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nf: <sip:a@b>;tag=1\r\nt: <sip:a@b>\r\n"
+      "OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nf: <sip:a@b>;tag=1\r\nt: "
+      "<sip:a@b>\r\n"
       "i: x@y\r\nCSEQ: 1 OPTIONS\r\nl: 0\r\nK: path, outbound\r\n\r\n");
   EXPECT_EQ(m.callId(), "x@y");
   EXPECT_NE(m.find("call-id"), nullptr);
@@ -43,7 +44,8 @@ TEST(Message, HeadersAreFoundCaseInsensitivelyAndByCompactForm) {
 
 TEST(Message, ListValuesSplitOnCommasOutsideQuotesAndBrackets) {
   Message m = parse(
-      "REGISTER sip:p2p.test SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@p2p.test>;tag=1\r\n"
+      "REGISTER sip:p2p.test SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: "
+      "<sip:a@p2p.test>;tag=1\r\n"
       "To: <sip:a@p2p.test>\r\nCall-ID: x\r\nCSeq: 1 REGISTER\r\n"
       "Contact: \"Doe, John\" <sip:a@192.0.2.1;x=a>;expires=60, <sip:a@192.0.2.2>;q=0.5\r\n"
       "Contact: sip:a@192.0.2.3\r\nContent-Length: 0\r\n\r\n");
@@ -70,14 +72,16 @@ TEST(Message, ProxyEditsTouchOnlyTheEditedLines) {
   ASSERT_TRUE(m.pushRecordRoute("<sip:peer-a.p2p.test;lr>"));
   ASSERT_TRUE(m.pushVia("SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKproxy1"));
   std::string out = m.serialize();
-  EXPECT_TRUE(out.starts_with("INVITE sip:bob@p2p.test SIP/2.0\r\nVia: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKproxy1\r\n"
-                              "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport\r\n"))
+  EXPECT_TRUE(out.starts_with(
+      "INVITE sip:bob@p2p.test SIP/2.0\r\nVia: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKproxy1\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport\r\n"))
       << out;
   EXPECT_NE(out.find("Max-Forwards: 69\r\n"), std::string::npos);
   EXPECT_NE(out.find("Route: <sip:peer-b.p2p.test;lr>\r\n"), std::string::npos);
   EXPECT_EQ(out.find("peer-a.p2p.test;lr>,"), std::string::npos);
   EXPECT_NE(out.find("Record-Route: <sip:peer-a.p2p.test;lr>\r\n"), std::string::npos);
-  EXPECT_NE(out.find("X-Custom:   kept   exactly  \r\n"), std::string::npos);  // untouched, byte-exact
+  EXPECT_NE(out.find("X-Custom:   kept   exactly  \r\n"),
+            std::string::npos);  // untouched, byte-exact
   auto again = parseDatagram(out);
   ASSERT_TRUE(again) << again.error().detail;
   EXPECT_EQ(again->topVia().branch(), "z9hG4bKproxy1");
@@ -88,7 +92,8 @@ TEST(Message, ProxyEditsTouchOnlyTheEditedLines) {
 TEST(Message, PopViaRemovesOnlyTheFirstValueOfACommaList) {
   Message m = parse(
       "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP proxy;branch=z9hG4bKp, SIP/2.0/UDP ua;branch=z9hG4bKu\r\n"
-      "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\nCSeq: 1 "
+      "INVITE\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(m.topVia().host, "proxy");
   ASSERT_TRUE(m.popVia());
   EXPECT_EQ(m.topVia().host, "ua");
@@ -131,7 +136,8 @@ TEST(Message, StampReceivedAddsReceivedAndFillsRport) {  // RFC 3261 §18.2.1, R
 
 TEST(Message, StampReceivedLeavesAMatchingViaWithoutRportAlone) {
   Message m = parse(
-      "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+      "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: "
+      "<sip:a@b>;tag=1\r\n"
       "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
   std::string before = m.serialize();
   m.stampReceived("192.0.2.1", 5060);
@@ -279,13 +285,15 @@ TEST(StreamFramer, MissingContentLengthLosesFramingButIsAnswered) {  // RFC 3261
 }
 
 TEST(StreamFramer, RefusesToBufferBeyondTheLimit) {
-  StreamFramer framer(ParseLimits{.maxMessageSize = 1024, .maxHeaders = 64, .maxHeaderLength = 256});
+  StreamFramer framer(
+      ParseLimits{.maxMessageSize = 1024, .maxHeaders = 64, .maxHeaderLength = 256});
   EXPECT_TRUE(framer.append(std::string(1000, 'a')));
   EXPECT_FALSE(framer.append(std::string(1000, 'a')));
 }
 
 TEST(StreamFramer, OversizeHeaderBlockIsFatal) {
-  StreamFramer framer(ParseLimits{.maxMessageSize = 1024, .maxHeaders = 64, .maxHeaderLength = 256});
+  StreamFramer framer(
+      ParseLimits{.maxMessageSize = 1024, .maxHeaders = 64, .maxHeaderLength = 256});
   framer.append("INVITE sip:a@b SIP/2.0\r\n" + std::string(1100, 'a'));
   StreamEvent e = framer.next();
   ASSERT_TRUE(std::holds_alternative<ParseError>(e));

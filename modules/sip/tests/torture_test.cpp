@@ -51,8 +51,10 @@ Index readIndex(const std::string& set) {
 Message mustParse(const std::string& set, const std::string& file) {
   auto r = parseDatagram(corpus(set, file));
   if (!r) ADD_FAILURE() << file << ": " << r.error().detail;
-  return r ? std::move(*r) : std::move(*parseOwnText("OPTIONS sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>\r\n"
-                                                        "To: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"));
+  return r ? std::move(*r)
+           : std::move(*parseOwnText(
+                 "OPTIONS sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>\r\n"
+                 "To: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"));
 }
 
 // ---- every message in both indexes gets the verdict its RFC gives (deviations listed below)
@@ -84,10 +86,16 @@ void checkVerdicts(const std::string& set) {
   }
 }
 
-TEST(Rfc4475Torture, EveryMessageGetsTheVerdictOfItsRfcSection) { checkVerdicts("rfc4475"); }
-TEST(Rfc5118Torture, EveryMessageGetsTheVerdictOfItsRfcSection) { checkVerdicts("rfc5118"); }
+TEST(Rfc4475Torture, EveryMessageGetsTheVerdictOfItsRfcSection) {
+  checkVerdicts("rfc4475");
+}
+TEST(Rfc5118Torture, EveryMessageGetsTheVerdictOfItsRfcSection) {
+  checkVerdicts("rfc5118");
+}
 
-TEST(Rfc4475Torture, CorpusHas50Files) { EXPECT_EQ(readIndex("rfc4475").expected.size(), 50u); }
+TEST(Rfc4475Torture, CorpusHas50Files) {
+  EXPECT_EQ(readIndex("rfc4475").expected.size(), 50u);
+}
 
 // ---- valid messages: the fields each section names
 
@@ -118,7 +126,8 @@ TEST(Rfc4475Torture, WsinvUnfoldsCompactAndOddlyCasedHeaders) {  // §3.1.1.1
   EXPECT_EQ(contact->q(), 330);
   EXPECT_EQ(contact->address.params.find("newparam"), "newvalue");
   ASSERT_NE(m.find("NewFangledHeader"), nullptr);
-  EXPECT_NE(m.find("newfangledheader")->value.find("continued newfangled value"), std::string_view::npos);
+  EXPECT_NE(m.find("newfangledheader")->value.find("continued newfangled value"),
+            std::string_view::npos);
   EXPECT_EQ(m.find("UnknownHeaderWithUnusualValue")->value, ";;,,;;,;");
   ASSERT_NE(m.find(HeaderId::Subject), nullptr);  // "s :" compact with an empty value
   EXPECT_EQ(m.find(HeaderId::Subject)->value, "");
@@ -353,7 +362,8 @@ INSTANTIATE_TEST_SUITE_P(
                     Rejection{"bigcode.dat", ParseErrorCode::BadStatusCode, 0, "status code"},
                     Rejection{"insuf.dat", ParseErrorCode::MissingHeader, 400, "missing"},
                     Rejection{"multi01.dat", ParseErrorCode::DuplicateHeader, 400, "more than one"},
-                    Rejection{"mcl01.dat", ParseErrorCode::BadContentLength, 400, "Content-Length"}),
+                    Rejection{"mcl01.dat", ParseErrorCode::BadContentLength, 400,
+                              "Content-Length"}),
     [](const testing::TestParamInfo<Rejection>& info) {
       std::string n = info.param.file;
       return n.substr(0, n.find('.'));
@@ -386,12 +396,15 @@ TEST(Rfc5118Torture, UnbracketedAndThreeColonIpv6AreRejected) {  // §4.2, §4.1
     EXPECT_EQ(r.error().code, ParseErrorCode::BadRequestUri) << f;
     EXPECT_TRUE(r.error().canRespond()) << f;
   }
-  EXPECT_EQ(mustParse("rfc5118", "ipv6-correct-abnf-2-colons").requestUri().host, "2001:db8::192.0.2.1");
+  EXPECT_EQ(mustParse("rfc5118", "ipv6-correct-abnf-2-colons").requestUri().host,
+            "2001:db8::192.0.2.1");
 }
 
 TEST(Rfc5118Torture, ViaReceivedAcceptsBracketedAndBareIpv6) {  // §4.5
-  EXPECT_EQ(mustParse("rfc5118", "via-received-param-with-delim").topVia().received(), "[2001:db8::9:255]");
-  EXPECT_EQ(mustParse("rfc5118", "via-received-param-no-delim").topVia().received(), "2001:db8::9:255");
+  EXPECT_EQ(mustParse("rfc5118", "via-received-param-with-delim").topVia().received(),
+            "[2001:db8::9:255]");
+  EXPECT_EQ(mustParse("rfc5118", "via-received-param-no-delim").topVia().received(),
+            "2001:db8::9:255");
 }
 
 TEST(Rfc5118Torture, MixedViaStackRoutesToTheIpv6TopVia) {  // §4.7
@@ -406,7 +419,8 @@ TEST(Rfc5118Torture, ContentLengthBoundsTheSdpBody) {  // §4.8, §4.9
   EXPECT_EQ(mustParse("rfc5118", "ipv4-mapped-ipv6").body().size(), 236u);
 }
 
-TEST(Rfc5118Torture, Ipv6InSdpParsesOnceItsContentLengthIsCorrected) {  // §4.6, documented deviation
+TEST(Rfc5118Torture,
+     Ipv6InSdpParsesOnceItsContentLengthIsCorrected) {  // §4.6, documented deviation
   std::string bytes = corpus("rfc5118", "ipv6-in-sdp");
   std::size_t bodyStart = bytes.find("\r\n\r\n") + 4;
   std::string fixed = bytes;

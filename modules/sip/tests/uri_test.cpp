@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
-#include "p2psip/sip/headers.h"
 #include "p2psip/sip/header_id.h"
+#include "p2psip/sip/headers.h"
 #include "p2psip/sip/uri.h"
 
 namespace p2psip::sip {
@@ -62,8 +62,8 @@ TEST(Uri, ParsesSipsTelAndOpaqueForms) {
 
 TEST(Uri, RejectsMalformedSipUris) {
   for (const char* bad : {"sip:", "sip:@host", "sip:user@", "sip:user@host:99999", "sip:user@ho st",
-                          "sip:user@[::1", "sip:user@1.2.3.256", "sip:user@host;;lr", "sip:user@host?",
-                          "<sip:user@host>", "sip:user@-host.com", "1sip:foo"}) {
+                          "sip:user@[::1", "sip:user@1.2.3.256", "sip:user@host;;lr",
+                          "sip:user@host?", "<sip:user@host>", "sip:user@-host.com", "1sip:foo"}) {
     EXPECT_FALSE(parseUri(bad)) << bad;
   }
 }
@@ -88,7 +88,8 @@ TEST(HeaderId, KnowsCompactFormsAndIgnoresCase) {
 TEST(TypedHeaders, ParseTheValuesAProxyAndRegistrarRead) {
   auto auth = parseAuthParams(
       "Digest username=\"bob\", realm=\"p2p.test\", nonce=\"dcd98b, 7102\", uri=\"sip:p2p.test\", "
-      "response=\"6629fae49393a05397450978507c4ef1\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"0a4f113b\"");
+      "response=\"6629fae49393a05397450978507c4ef1\", algorithm=SHA-256, qop=auth, nc=00000001, "
+      "cnonce=\"0a4f113b\"");
   ASSERT_TRUE(auth);
   EXPECT_EQ(auth->scheme, "Digest");
   EXPECT_EQ(auth->find("nonce"), "dcd98b, 7102");

@@ -8,8 +8,10 @@
 
 namespace p2psip::transaction {
 
-ClientInviteTransaction::ClientInviteTransaction(TransactionContext& context, std::uint64_t id, sip::Message&& invite,
-                                                 const transport::Target& target, ClientTransactionUser* user)
+ClientInviteTransaction::ClientInviteTransaction(TransactionContext& context, std::uint64_t id,
+                                                 sip::Message&& invite,
+                                                 const transport::Target& target,
+                                                 ClientTransactionUser* user)
     : context_(context),
       identity_(TransactionIdentity::of(id, TransactionKind::ClientInvite, invite)),
       invite_(std::move(invite)),
@@ -25,11 +27,16 @@ ClientInviteTransaction::ClientInviteTransaction(TransactionContext& context, st
 
 std::string_view ClientInviteTransaction::toString(State state) {
   switch (state) {
-    case State::Calling: return "Calling";
-    case State::Proceeding: return "Proceeding";
-    case State::Completed: return "Completed";
-    case State::Accepted: return "Accepted";
-    case State::Terminated: return "Terminated";
+    case State::Calling:
+      return "Calling";
+    case State::Proceeding:
+      return "Proceeding";
+    case State::Completed:
+      return "Completed";
+    case State::Accepted:
+      return "Accepted";
+    case State::Terminated:
+      return "Terminated";
   }
   return "?";
 }
@@ -77,9 +84,11 @@ void ClientInviteTransaction::onResponse(sip::Message&& response, const transpor
       return;
     case State::Completed:
       if (status >= 300) {
-        // §17.1.1.2: a retransmitted final response is answered with the same ACK and kept from the TU.
+        // §17.1.1.2: a retransmitted final response is answered with the same ACK and kept from the
+        // TU.
         context_.metrics.retransmissionsAbsorbed.inc();
-        if (ack_ && context_.send(identity_, *ack_, target_)) context_.metrics.retransmissionsSent.inc();
+        if (ack_ && context_.send(identity_, *ack_, target_))
+          context_.metrics.retransmissionsSent.inc();
       } else if (status >= 200) {
         // A 2xx after a non-2xx final (a misbehaving fork): somebody must ACK it, so it goes up.
         deliver(std::move(response), flow);
@@ -132,8 +141,8 @@ void ClientInviteTransaction::onFailure(sip::Message&& response, const transport
     ack_.emplace(std::move(*ack));
     ackSent = context_.send(identity_, *ack_, target_);
   } else {
-    context_.logger.error("client INVITE {} cannot build ACK: {} call_id={} branch={}", identity_.id,
-                          ack.error().detail, identity_.callId, identity_.branch);
+    context_.logger.error("client INVITE {} cannot build ACK: {} call_id={} branch={}",
+                          identity_.id, ack.error().detail, identity_.callId, identity_.branch);
   }
   enter(State::Completed, std::to_string(response.statusCode()));
   // §17.1.1.2: Timer D absorbs retransmitted finals; zero on reliable transports.
@@ -194,7 +203,8 @@ void ClientInviteTransaction::onTimer(TransactionTimer timer) {
       if (state_ != State::Proceeding) return;
       context_.metrics.timeouts.inc();
       terminate("no final response after CANCEL");
-      if (user_) user_->onTimeout(ClientTransactionId{identity_.id}, ClientTimeout::CancelUnanswered);
+      if (user_)
+        user_->onTimeout(ClientTransactionId{identity_.id}, ClientTimeout::CancelUnanswered);
       return;
     default:
       return;
@@ -240,7 +250,8 @@ bool ClientInviteTransaction::takeDeferredCancel() {
 }
 
 Result<sip::Message> ClientInviteTransaction::buildCancel() const {
-  // §9.1: Request-URI, Call-ID, From, To and CSeq number of the INVITE, its top Via only, its Routes.
+  // §9.1: Request-URI, Call-ID, From, To and CSeq number of the INVITE, its top Via only, its
+  // Routes.
   return buildHopByHop("CANCEL", invite_.to().text);
 }
 
@@ -249,19 +260,25 @@ void ClientInviteTransaction::onCancelSent() {
   cancelWait_.start(context_.values.cancelWait());
 }
 
-Result<sip::Message> ClientInviteTransaction::buildHopByHop(std::string_view method, std::string_view to) const {
+Result<sip::Message> ClientInviteTransaction::buildHopByHop(std::string_view method,
+                                                            std::string_view to) const {
   // §17.1.1.3 (ACK) and §9.1 (CANCEL) share one shape: they follow the INVITE hop by hop, so they
   // reuse its Request-URI and its top Via (hence its branch), and copy its Route set.
   std::string text;
   text.reserve(512);
   text.append(method).append(" ").append(invite_.requestUri().text).append(" SIP/2.0\r\n");
   text.append("Via: ").append(invite_.topVia().text).append("\r\n");
-  for (auto route : invite_.values(sip::HeaderId::Route)) text.append("Route: ").append(route).append("\r\n");
+  for (auto route : invite_.values(sip::HeaderId::Route))
+    text.append("Route: ").append(route).append("\r\n");
   text.append("Max-Forwards: 70\r\n");
   text.append("From: ").append(invite_.from().text).append("\r\n");
   text.append("To: ").append(to).append("\r\n");
   text.append("Call-ID: ").append(invite_.callId()).append("\r\n");
-  text.append("CSeq: ").append(std::to_string(invite_.cseq().number)).append(" ").append(method).append("\r\n");
+  text.append("CSeq: ")
+      .append(std::to_string(invite_.cseq().number))
+      .append(" ")
+      .append(method)
+      .append("\r\n");
   text.append("Content-Length: 0\r\n\r\n");
   auto parsed = sip::parseOwnText(std::move(text));
   if (!parsed) return makeError(ErrorCode::ParseError, parsed.error().detail);

@@ -60,7 +60,7 @@ class ClientInviteTransaction {
   bool reliable_;
   ClientTransactionUser* user_;  // null once detached
   State state_ = State::Calling;
-  bool cancelPending_ = false;   // asked for in Calling, waiting for a provisional (§9.1)
+  bool cancelPending_ = false;  // asked for in Calling, waiting for a provisional (§9.1)
   bool cancelSent_ = false;
   std::optional<sip::Message> ack_;  // §17.1.1.3: sent again for each retransmitted final response
   TimerSlot timerA_;

@@ -6,8 +6,9 @@
 
 namespace p2psip::transaction {
 
-ClientNonInviteTransaction::ClientNonInviteTransaction(TransactionContext& context, std::uint64_t id,
-                                                       sip::Message&& request, const transport::Target& target,
+ClientNonInviteTransaction::ClientNonInviteTransaction(TransactionContext& context,
+                                                       std::uint64_t id, sip::Message&& request,
+                                                       const transport::Target& target,
                                                        ClientTransactionUser* user)
     : context_(context),
       identity_(TransactionIdentity::of(id, TransactionKind::ClientNonInvite, request)),
@@ -21,10 +22,14 @@ ClientNonInviteTransaction::ClientNonInviteTransaction(TransactionContext& conte
 
 std::string_view ClientNonInviteTransaction::toString(State state) {
   switch (state) {
-    case State::Trying: return "Trying";
-    case State::Proceeding: return "Proceeding";
-    case State::Completed: return "Completed";
-    case State::Terminated: return "Terminated";
+    case State::Trying:
+      return "Trying";
+    case State::Proceeding:
+      return "Proceeding";
+    case State::Completed:
+      return "Completed";
+    case State::Terminated:
+      return "Terminated";
   }
   return "?";
 }
@@ -52,7 +57,8 @@ void ClientNonInviteTransaction::terminate(std::string_view cause) {
   context_.markTerminated(identity_);
 }
 
-void ClientNonInviteTransaction::onResponse(sip::Message&& response, const transport::Flow& /*flow*/) {
+void ClientNonInviteTransaction::onResponse(sip::Message&& response,
+                                            const transport::Flow& /*flow*/) {
   const auto status = response.statusCode();
   switch (state_) {
     case State::Trying:

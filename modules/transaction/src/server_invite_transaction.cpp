@@ -9,7 +9,8 @@
 namespace p2psip::transaction {
 
 ServerInviteTransaction::ServerInviteTransaction(TransactionContext& context, std::uint64_t id,
-                                                 const sip::Message& invite, const transport::Flow& flow)
+                                                 const sip::Message& invite,
+                                                 const transport::Flow& flow)
     : context_(context),
       identity_(TransactionIdentity::of(id, TransactionKind::ServerInvite, invite)),
       responseTarget_(transport::responseTarget(invite.topVia(), flow)),
@@ -21,11 +22,16 @@ ServerInviteTransaction::ServerInviteTransaction(TransactionContext& context, st
 
 std::string_view ServerInviteTransaction::toString(State state) {
   switch (state) {
-    case State::Proceeding: return "Proceeding";
-    case State::Completed: return "Completed";
-    case State::Confirmed: return "Confirmed";
-    case State::Accepted: return "Accepted";
-    case State::Terminated: return "Terminated";
+    case State::Proceeding:
+      return "Proceeding";
+    case State::Completed:
+      return "Completed";
+    case State::Confirmed:
+      return "Confirmed";
+    case State::Accepted:
+      return "Accepted";
+    case State::Terminated:
+      return "Terminated";
   }
   return "?";
 }
@@ -54,7 +60,8 @@ void ServerInviteTransaction::terminate(std::string_view cause) {
   context_.markTerminated(identity_);
 }
 
-void ServerInviteTransaction::fail(ServerTransactionFailure reason, const Error& error, std::string_view cause) {
+void ServerInviteTransaction::fail(ServerTransactionFailure reason, const Error& error,
+                                   std::string_view cause) {
   terminate(cause);
   context_.user.onServerTransactionFailed(ServerTransactionId{identity_.id}, reason, error);
 }
@@ -104,8 +111,9 @@ void ServerInviteTransaction::onAck(sip::Message&& ack, const transport::Flow& f
       context_.user.onAck(std::move(ack), flow);
       return;
     case State::Proceeding:
-      context_.logger.debug("server INVITE {} ignores an ACK before any final response call_id={} branch={}",
-                            identity_.id, identity_.callId, identity_.branch);
+      context_.logger.debug(
+          "server INVITE {} ignores an ACK before any final response call_id={} branch={}",
+          identity_.id, identity_.callId, identity_.branch);
       return;
     case State::Terminated:
       return;
@@ -134,14 +142,16 @@ Result<void> ServerInviteTransaction::respond(sip::Message&& response) {
       if (status < 200) {
         lastResponse_.emplace(std::move(response));
       } else if (status < 300) {
-        // RFC 6026 §7.1: the TU retransmits the 2xx; we stay for Timer L to absorb INVITE retransmissions.
+        // RFC 6026 §7.1: the TU retransmits the 2xx; we stay for Timer L to absorb INVITE
+        // retransmissions.
         lastResponse_.reset();
         enter(State::Accepted, std::to_string(status));
         timerL_.start(context_.values.timerL());
       } else {
         lastResponse_.emplace(std::move(response));
         enter(State::Completed, std::to_string(status));
-        // §17.2.1: Timer G retransmits the final over unreliable transports until the ACK; Timer H gives up.
+        // §17.2.1: Timer G retransmits the final over unreliable transports until the ACK; Timer H
+        // gives up.
         if (!reliable_) timerG_.start(context_.values.timerG());
         timerH_.start(context_.values.timerH());
       }
@@ -150,12 +160,13 @@ Result<void> ServerInviteTransaction::respond(sip::Message&& response) {
     case State::Accepted:
       // RFC 6026 §7.1: 2xx from the TU (its retransmissions, or other 2xx) pass straight through.
       if (status >= 200 && status < 300) return context_.send(identity_, response, responseTarget_);
-      return makeError(ErrorCode::InvalidArgument, "only 2xx may follow a 2xx in an INVITE server transaction");
+      return makeError(ErrorCode::InvalidArgument,
+                       "only 2xx may follow a 2xx in an INVITE server transaction");
     case State::Completed:
     case State::Confirmed:
     case State::Terminated:
-      return makeError(ErrorCode::InvalidArgument,
-                       std::string("INVITE server transaction is ") + std::string(toString(state_)));
+      return makeError(ErrorCode::InvalidArgument, std::string("INVITE server transaction is ") +
+                                                       std::string(toString(state_)));
   }
   return makeError(ErrorCode::InvalidArgument, "unknown state");
 }
@@ -175,8 +186,8 @@ void ServerInviteTransaction::onTimer(TransactionTimer timer) {
       if (state_ != State::Completed) return;
       // §17.2.1: no ACK ever came; the TU must hear of the failure.
       context_.metrics.timeouts.inc();
-      fail(ServerTransactionFailure::AckTimeout, Error{ErrorCode::Timeout, "Timer H: no ACK for final response"},
-           "Timer H");
+      fail(ServerTransactionFailure::AckTimeout,
+           Error{ErrorCode::Timeout, "Timer H: no ACK for final response"}, "Timer H");
       return;
     case TransactionTimer::I:
       if (state_ == State::Confirmed) terminate("Timer I");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // ServerInviteTransaction: the INVITE server transaction of RFC 3261 §17.2.1 with the Accepted
-// state of RFC 6026 §7.1 (Proceeding, Completed, Confirmed, Accepted, Terminated; Timers G, H, I, L).
-// Owned by the transaction table. Signalling loop only.
+// state of RFC 6026 §7.1 (Proceeding, Completed, Confirmed, Accepted, Terminated; Timers G, H, I,
+// L). Owned by the transaction table. Signalling loop only.
 #pragma once
 
 #include <cstdint>
@@ -49,7 +49,8 @@ class ServerInviteTransaction {
   transport::Target responseTarget_;  // §18.2.2
   bool reliable_;
   State state_ = State::Proceeding;
-  // The last provisional while Proceeding, then the non-2xx final: what a retransmitted INVITE gets.
+  // The last provisional while Proceeding, then the non-2xx final: what a retransmitted INVITE
+  // gets.
   std::optional<sip::Message> lastResponse_;
   TimerSlot timerG_;
   TimerSlot timerH_;

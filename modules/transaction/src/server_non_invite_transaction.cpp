@@ -6,8 +6,10 @@
 
 namespace p2psip::transaction {
 
-ServerNonInviteTransaction::ServerNonInviteTransaction(TransactionContext& context, std::uint64_t id,
-                                                       const sip::Message& request, const transport::Flow& flow)
+ServerNonInviteTransaction::ServerNonInviteTransaction(TransactionContext& context,
+                                                       std::uint64_t id,
+                                                       const sip::Message& request,
+                                                       const transport::Flow& flow)
     : context_(context),
       identity_(TransactionIdentity::of(id, TransactionKind::ServerNonInvite, request)),
       responseTarget_(transport::responseTarget(request.topVia(), flow)),
@@ -16,15 +18,21 @@ ServerNonInviteTransaction::ServerNonInviteTransaction(TransactionContext& conte
 
 std::string_view ServerNonInviteTransaction::toString(State state) {
   switch (state) {
-    case State::Trying: return "Trying";
-    case State::Proceeding: return "Proceeding";
-    case State::Completed: return "Completed";
-    case State::Terminated: return "Terminated";
+    case State::Trying:
+      return "Trying";
+    case State::Proceeding:
+      return "Proceeding";
+    case State::Completed:
+      return "Completed";
+    case State::Terminated:
+      return "Terminated";
   }
   return "?";
 }
 
-void ServerNonInviteTransaction::start() { context_.logTransition(identity_, "-", toString(state_), "request received"); }
+void ServerNonInviteTransaction::start() {
+  context_.logTransition(identity_, "-", toString(state_), "request received");
+}
 
 void ServerNonInviteTransaction::enter(State next, std::string_view cause) {
   context_.logTransition(identity_, toString(state_), toString(next), cause);
@@ -37,7 +45,8 @@ void ServerNonInviteTransaction::terminate(std::string_view cause) {
   context_.markTerminated(identity_);
 }
 
-void ServerNonInviteTransaction::onRequest(sip::Message&& /*request*/, const transport::Flow& /*flow*/) {
+void ServerNonInviteTransaction::onRequest(sip::Message&& /*request*/,
+                                           const transport::Flow& /*flow*/) {
   switch (state_) {
     case State::Trying:
       // §17.2.2: nothing to answer with yet; the TU is still working on the original.
@@ -87,8 +96,9 @@ Result<void> ServerNonInviteTransaction::respond(sip::Message&& response) {
     case State::Completed:
     case State::Terminated:
       // §17.2.2: further final responses from the TU are discarded.
-      return makeError(ErrorCode::InvalidArgument,
-                       std::string("non-INVITE server transaction is ") + std::string(toString(state_)));
+      return makeError(
+          ErrorCode::InvalidArgument,
+          std::string("non-INVITE server transaction is ") + std::string(toString(state_)));
   }
   return makeError(ErrorCode::InvalidArgument, "unknown state");
 }
@@ -101,8 +111,8 @@ void ServerNonInviteTransaction::onTransportError(const Error& error) {
   if (state_ != State::Proceeding && state_ != State::Completed) return;
   // §17.2.2 / §17.2.4: inform the TU.
   terminate("transport error");
-  context_.user.onServerTransactionFailed(ServerTransactionId{identity_.id}, ServerTransactionFailure::TransportError,
-                                          error);
+  context_.user.onServerTransactionFailed(ServerTransactionId{identity_.id},
+                                          ServerTransactionFailure::TransportError, error);
 }
 
 }  // namespace p2psip::transaction

@@ -20,8 +20,8 @@ class ServerNonInviteTransaction {
  public:
   enum class State : std::uint8_t { Trying, Proceeding, Completed, Terminated };
 
-  ServerNonInviteTransaction(TransactionContext& context, std::uint64_t id, const sip::Message& request,
-                             const transport::Flow& flow);
+  ServerNonInviteTransaction(TransactionContext& context, std::uint64_t id,
+                             const sip::Message& request, const transport::Flow& flow);
 
   void start();
   // A retransmission of the request (§17.2.3 matched it here).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Timer A–M of RFC 3261 Table 4 and RFC 6026 §8.11, derived from one TransactionConfig (no statics).
-// Timers that RFC 3261 sets to zero on reliable transports (D, I, J, K) return Duration::zero();
-// the state machines then move to Terminated at once instead of arming them.
+// Timer A–M of RFC 3261 Table 4 and RFC 6026 §8.11, derived from one TransactionConfig (no
+// statics). Timers that RFC 3261 sets to zero on reliable transports (D, I, J, K) return
+// Duration::zero(); the state machines then move to Terminated at once instead of arming them.
 #pragma once
 
 #include <algorithm>
@@ -41,8 +41,8 @@ class TimerValues {
   Duration timerI(bool reliable) const { return reliable ? Duration::zero() : t4_; }
   Duration timerJ(bool reliable) const { return reliable ? Duration::zero() : 64 * t1_; }
   Duration timerK(bool reliable) const { return reliable ? Duration::zero() : t4_; }
-  Duration timerL() const { return 64 * t1_; }  // RFC 6026 §8.7
-  Duration timerM() const { return 64 * t1_; }  // RFC 6026 §8.4
+  Duration timerL() const { return 64 * t1_; }      // RFC 6026 §8.7
+  Duration timerM() const { return 64 * t1_; }      // RFC 6026 §8.4
   Duration cancelWait() const { return 64 * t1_; }  // §9.1
 
   // Timers E and G: "reset with a value of MIN(2*T1, T2)" and so on, doubling up to T2.

@@ -12,12 +12,15 @@ Result<void> TransactionConfig::validate() const {
   if (t2 < t1) return makeError(ErrorCode::InvalidArgument, "transaction t2 must not be below t1");
   if (t4 <= 0ms) return makeError(ErrorCode::InvalidArgument, "transaction t4 must be positive");
   // §17.1.1.2: Timer D "at least 32 seconds" for unreliable transports.
-  if (timerD < 32s) return makeError(ErrorCode::InvalidArgument, "transaction timerD must be at least 32 s");
+  if (timerD < 32s)
+    return makeError(ErrorCode::InvalidArgument, "transaction timerD must be at least 32 s");
   // §16.6 step 11: Timer C "MUST be greater than 3 minutes".
   if (timerC && *timerC <= 3min) {
-    return makeError(ErrorCode::InvalidArgument, "transaction timerC must be greater than 3 minutes");
+    return makeError(ErrorCode::InvalidArgument,
+                     "transaction timerC must be greater than 3 minutes");
   }
-  if (maxTransactions == 0) return makeError(ErrorCode::InvalidArgument, "transaction maxTransactions must be positive");
+  if (maxTransactions == 0)
+    return makeError(ErrorCode::InvalidArgument, "transaction maxTransactions must be positive");
   return {};
 }
 

@@ -7,11 +7,14 @@ namespace p2psip::transaction {
 
 TransactionMetrics::TransactionMetrics(MetricsRegistry& registry)
     : clientInviteCreated(registry.counter("p2psip_transaction_client_invite_created_total")),
-      clientNonInviteCreated(registry.counter("p2psip_transaction_client_non_invite_created_total")),
+      clientNonInviteCreated(
+          registry.counter("p2psip_transaction_client_non_invite_created_total")),
       serverInviteCreated(registry.counter("p2psip_transaction_server_invite_created_total")),
-      serverNonInviteCreated(registry.counter("p2psip_transaction_server_non_invite_created_total")),
+      serverNonInviteCreated(
+          registry.counter("p2psip_transaction_server_non_invite_created_total")),
       retransmissionsSent(registry.counter("p2psip_transaction_retransmissions_sent_total")),
-      retransmissionsAbsorbed(registry.counter("p2psip_transaction_retransmissions_absorbed_total")),
+      retransmissionsAbsorbed(
+          registry.counter("p2psip_transaction_retransmissions_absorbed_total")),
       timeouts(registry.counter("p2psip_transaction_timeouts_total")),
       transportErrors(registry.counter("p2psip_transaction_transport_errors_total")),
       strayResponses(registry.counter("p2psip_transaction_stray_responses_total")),
@@ -20,8 +23,10 @@ TransactionMetrics::TransactionMetrics(MetricsRegistry& registry)
       terminated(registry.counter("p2psip_transaction_terminated_total")),
       active(registry.gauge("p2psip_transaction_active")) {}
 
-TransactionIdentity TransactionIdentity::of(std::uint64_t id, TransactionKind kind, const sip::Message& request) {
-  return TransactionIdentity{id, kind, std::string(request.methodText()), std::string(request.callId()),
+TransactionIdentity TransactionIdentity::of(std::uint64_t id, TransactionKind kind,
+                                            const sip::Message& request) {
+  return TransactionIdentity{id, kind, std::string(request.methodText()),
+                             std::string(request.callId()),
                              std::string(request.branch().value_or(""))};
 }
 
@@ -44,20 +49,24 @@ Result<void> TransactionContext::send(const TransactionIdentity& who, const sip:
   auto sent = sender.send(message, target);
   if (!sent) {
     metrics.transportErrors.inc();
-    logger.warn("{} transaction {} could not send {}: {} call_id={} branch={}", toString(who.kind), who.id,
-                message.isRequest() ? std::string(message.methodText()) : std::to_string(message.statusCode()),
+    logger.warn("{} transaction {} could not send {}: {} call_id={} branch={}", toString(who.kind),
+                who.id,
+                message.isRequest() ? std::string(message.methodText())
+                                    : std::to_string(message.statusCode()),
                 sent.error().detail, who.callId, who.branch);
   }
   return sent;
 }
 
-void TransactionContext::logTransition(const TransactionIdentity& who, std::string_view from, std::string_view to,
-                                       std::string_view cause) {
-  logger.debug("{} transaction {} ({}) {} -> {} on {} call_id={} branch={}", toString(who.kind), who.id, who.method,
-               from, to, cause, who.callId, who.branch);
+void TransactionContext::logTransition(const TransactionIdentity& who, std::string_view from,
+                                       std::string_view to, std::string_view cause) {
+  logger.debug("{} transaction {} ({}) {} -> {} on {} call_id={} branch={}", toString(who.kind),
+               who.id, who.method, from, to, cause, who.callId, who.branch);
 }
 
-void TransactionContext::markTerminated(const TransactionIdentity& who) { terminated.push_back(who.id); }
+void TransactionContext::markTerminated(const TransactionIdentity& who) {
+  terminated.push_back(who.id);
+}
 
 void TimerSlot::start(Duration delay) {
   stop();

@@ -31,13 +31,14 @@ struct TransactionMetrics {
   Counter& clientNonInviteCreated;
   Counter& serverInviteCreated;
   Counter& serverNonInviteCreated;
-  Counter& retransmissionsSent;      // requests and responses sent again (Timers A, E, G; answers to duplicates)
+  Counter& retransmissionsSent;  // requests and responses sent again (Timers A, E, G; answers to
+                                 // duplicates)
   Counter& retransmissionsAbsorbed;  // duplicates received and kept from the TU
   Counter& timeouts;                 // Timers B, F, H and §9.1's CancelWait
   Counter& transportErrors;
   Counter& strayResponses;
   Counter& strayAcks;
-  Counter& refused;                  // over maxTransactions
+  Counter& refused;  // over maxTransactions
   Counter& terminated;
   Gauge& active;
 };
@@ -50,7 +51,8 @@ struct TransactionIdentity {
   std::string callId;
   std::string branch;
 
-  static TransactionIdentity of(std::uint64_t id, TransactionKind kind, const sip::Message& request);
+  static TransactionIdentity of(std::uint64_t id, TransactionKind kind,
+                                const sip::Message& request);
   TransactionInfo info(std::string_view state) const;
 };
 
@@ -71,8 +73,10 @@ struct TransactionContext {
   // has been handled, never while one of their methods is on the stack.
   std::vector<std::uint64_t> terminated;
 
-  // Sends through the transport; a failure is logged and counted, and returned for the machine to act on.
-  Result<void> send(const TransactionIdentity& who, const sip::Message& message, const transport::Target& target);
+  // Sends through the transport; a failure is logged and counted, and returned for the machine to
+  // act on.
+  Result<void> send(const TransactionIdentity& who, const sip::Message& message,
+                    const transport::Target& target);
   void logTransition(const TransactionIdentity& who, std::string_view from, std::string_view to,
                      std::string_view cause);
   void markTerminated(const TransactionIdentity& who);

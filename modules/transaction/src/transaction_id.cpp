@@ -5,10 +5,14 @@ namespace p2psip::transaction {
 
 std::string_view toString(TransactionKind kind) {
   switch (kind) {
-    case TransactionKind::ClientInvite: return "client INVITE";
-    case TransactionKind::ClientNonInvite: return "client non-INVITE";
-    case TransactionKind::ServerInvite: return "server INVITE";
-    case TransactionKind::ServerNonInvite: return "server non-INVITE";
+    case TransactionKind::ClientInvite:
+      return "client INVITE";
+    case TransactionKind::ClientNonInvite:
+      return "client non-INVITE";
+    case TransactionKind::ServerInvite:
+      return "server INVITE";
+    case TransactionKind::ServerNonInvite:
+      return "server non-INVITE";
   }
   return "?";
 }

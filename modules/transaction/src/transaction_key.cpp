@@ -29,7 +29,9 @@ std::string serverMethodOf(const sip::Message& request) {
   return std::string(request.methodText());
 }
 
-void combine(std::size_t& seed, std::size_t value) { seed ^= value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2); }
+void combine(std::size_t& seed, std::size_t value) {
+  seed ^= value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+}
 
 }  // namespace
 

@@ -32,7 +32,9 @@ TransactionLayerImpl::TransactionLayerImpl(transport::MessageSender& sender, Tim
     : context_(sender, timers, user, config, metrics, std::move(logger)),
       maxTransactions_(config.maxTransactions),
       random_(std::random_device{}()) {
-  context_.timerFired = [this](std::uint64_t id, TransactionTimer timer) { onTimerFired(id, timer); };
+  context_.timerFired = [this](std::uint64_t id, TransactionTimer timer) {
+    onTimerFired(id, timer);
+  };
 }
 
 void TransactionLayerImpl::reapTerminated() {
@@ -64,7 +66,8 @@ void TransactionLayerImpl::onResponse(sip::Message&& response, const transport::
   if (entry == nullptr) {
     context_.metrics.strayResponses.inc();
     context_.logger.debug("stray {} response for {} call_id={} branch={}", response.statusCode(),
-                          response.cseq().methodText, response.callId(), response.branch().value_or(""));
+                          response.cseq().methodText, response.callId(),
+                          response.branch().value_or(""));
     context_.user.onStrayResponse(std::move(response), flow);
     return;
   }
@@ -74,9 +77,10 @@ void TransactionLayerImpl::onResponse(sip::Message&& response, const transport::
                           if (invite->takeDeferredCancel()) {
                             if (auto sent = startCancel(*invite); !sent) {
                               const auto info = invite->info();
-                              context_.logger.warn("client INVITE {} could not send its deferred CANCEL: {} "
-                                                   "call_id={} branch={}",
-                                                   info.id, sent.error().detail, info.callId, info.branch);
+                              context_.logger.warn(
+                                  "client INVITE {} could not send its deferred CANCEL: {} "
+                                  "call_id={} branch={}",
+                                  info.id, sent.error().detail, info.callId, info.branch);
                             }
                           }
                         },
@@ -91,14 +95,15 @@ void TransactionLayerImpl::onRequest(sip::Message&& request, const transport::Fl
   const auto id = table_.matchServer(key);
   if (auto* entry = id ? table_.server(*id) : nullptr) {
     // A retransmission, or the ACK of a non-2xx final (§17.2.3).
-    visitMachine(entry->transaction, [&](auto& machine) { machine.onRequest(std::move(request), flow); });
+    visitMachine(entry->transaction,
+                 [&](auto& machine) { machine.onRequest(std::move(request), flow); });
     return;
   }
   if (request.method() == sip::Method::Ack) {
     // §17.2.3 / RFC 6026 §7.1: the ACK for a 2xx carries its own branch; it is the TU's.
     context_.metrics.strayAcks.inc();
-    context_.logger.debug("ACK outside any transaction to the TU call_id={} branch={}", request.callId(),
-                          request.branch().value_or(""));
+    context_.logger.debug("ACK outside any transaction to the TU call_id={} branch={}",
+                          request.callId(), request.branch().value_or(""));
     context_.user.onAck(std::move(request), flow);
     return;
   }
@@ -109,14 +114,16 @@ void TransactionLayerImpl::onRequest(sip::Message&& request, const transport::Fl
   createServerTransaction(std::move(request), flow, std::move(key));
 }
 
-void TransactionLayerImpl::createServerTransaction(sip::Message&& request, const transport::Flow& flow,
+void TransactionLayerImpl::createServerTransaction(sip::Message&& request,
+                                                   const transport::Flow& flow,
                                                    TransactionKey key) {
   const std::uint64_t id = nextId_++;
   const bool isCancel = request.method() == sip::Method::Cancel;
   // §9.2: the INVITE a CANCEL cancels is the one with the same key but for the method.
   std::optional<ServerTransactionId> cancelled;
   if (isCancel) {
-    if (auto invite = table_.matchServer(key.withMethod("INVITE"))) cancelled = ServerTransactionId{*invite};
+    if (auto invite = table_.matchServer(key.withMethod("INVITE")))
+      cancelled = ServerTransactionId{*invite};
   }
   if (request.method() == sip::Method::Invite) {
     auto machine = std::make_unique<ServerInviteTransaction>(context_, id, request, flow);
@@ -140,8 +147,9 @@ void TransactionLayerImpl::createServerTransaction(sip::Message&& request, const
 void TransactionLayerImpl::refuse(const sip::Message& request, const transport::Flow& flow) {
   // Out of room: answer statelessly rather than grow without bound (§21.5.4 503).
   context_.metrics.refused.inc();
-  context_.logger.warn("transaction table full ({}), refusing {} call_id={} branch={}", maxTransactions_,
-                       request.methodText(), request.callId(), request.branch().value_or(""));
+  context_.logger.warn("transaction table full ({}), refusing {} call_id={} branch={}",
+                       maxTransactions_, request.methodText(), request.callId(),
+                       request.branch().value_or(""));
   auto busy = sip::makeResponse(request, 503, "Service Unavailable");
   busy.addHeader("Retry-After", "5");
   (void)context_.sender.send(busy, transport::responseTarget(request.topVia(), flow));
@@ -155,21 +163,24 @@ void TransactionLayerImpl::onTransportError(const transport::Target& target, con
   for (const auto& [id, entry] : table_.clients()) {
     std::visit(
         [&](const auto& machine) {
-          if (!machine->isTerminated() && sameDestination(machine->target(), target)) clients.push_back(id);
+          if (!machine->isTerminated() && sameDestination(machine->target(), target))
+            clients.push_back(id);
         },
         entry.transaction);
   }
   for (const auto& [id, entry] : table_.servers()) {
     std::visit(
         [&](const auto& machine) {
-          if (!machine->isTerminated() && sameDestination(machine->responseTarget(), target)) servers.push_back(id);
+          if (!machine->isTerminated() && sameDestination(machine->responseTarget(), target))
+            servers.push_back(id);
         },
         entry.transaction);
   }
-  // Each affected transaction logs its own transition (with call_id and branch); say so when none is.
+  // Each affected transaction logs its own transition (with call_id and branch); say so when none
+  // is.
   if (clients.empty() && servers.empty()) {
-    context_.logger.debug("transport error to {} matches no transaction: {}", target.endpoint.toString(),
-                          error.detail);
+    context_.logger.debug("transport error to {} matches no transaction: {}",
+                          target.endpoint.toString(), error.detail);
   }
   for (auto id : clients) {
     if (auto* entry = table_.client(id)) {
@@ -183,13 +194,16 @@ void TransactionLayerImpl::onTransportError(const transport::Target& target, con
   }
 }
 
-Result<ClientTransactionId> TransactionLayerImpl::sendRequest(sip::Message&& request, const transport::Target& target,
+Result<ClientTransactionId> TransactionLayerImpl::sendRequest(sip::Message&& request,
+                                                              const transport::Target& target,
                                                               ClientTransactionUser& user) {
   DispatchScope scope(*this);
-  if (!request.isRequest()) return makeError(ErrorCode::InvalidArgument, "sendRequest needs a request");
+  if (!request.isRequest())
+    return makeError(ErrorCode::InvalidArgument, "sendRequest needs a request");
   if (request.method() == sip::Method::Ack) {
     // §17.1: the ACK for a 2xx is no transaction; the TU sends it with sendStateless().
-    return makeError(ErrorCode::InvalidArgument, "ACK has no client transaction; use sendStateless");
+    return makeError(ErrorCode::InvalidArgument,
+                     "ACK has no client transaction; use sendStateless");
   }
   // §8.1.1.7: the branch is the transaction id, so it must be ours and unique.
   if (!request.topVia().isRfc3261Branch()) {
@@ -197,7 +211,8 @@ Result<ClientTransactionId> TransactionLayerImpl::sendRequest(sip::Message&& req
   }
   auto key = TransactionKey::forClient(request);
   if (!key || table_.matchClient(*key)) {
-    return makeError(ErrorCode::InvalidArgument, "a client transaction with this branch and method exists");
+    return makeError(ErrorCode::InvalidArgument,
+                     "a client transaction with this branch and method exists");
   }
   if (full()) {
     context_.metrics.refused.inc();
@@ -205,12 +220,14 @@ Result<ClientTransactionId> TransactionLayerImpl::sendRequest(sip::Message&& req
   }
   const std::uint64_t id = nextId_++;
   if (request.method() == sip::Method::Invite) {
-    auto machine = std::make_unique<ClientInviteTransaction>(context_, id, std::move(request), target, &user);
+    auto machine =
+        std::make_unique<ClientInviteTransaction>(context_, id, std::move(request), target, &user);
     if (auto started = machine->start(); !started) return tl::unexpected(started.error());
     table_.add(id, std::move(*key), ClientTransaction{std::move(machine)});
     context_.metrics.clientInviteCreated.inc();
   } else {
-    auto machine = std::make_unique<ClientNonInviteTransaction>(context_, id, std::move(request), target, &user);
+    auto machine = std::make_unique<ClientNonInviteTransaction>(context_, id, std::move(request),
+                                                                target, &user);
     if (auto started = machine->start(); !started) return tl::unexpected(started.error());
     table_.add(id, std::move(*key), ClientTransaction{std::move(machine)});
     context_.metrics.clientNonInviteCreated.inc();
@@ -222,7 +239,8 @@ Result<ClientTransactionId> TransactionLayerImpl::sendRequest(sip::Message&& req
 Result<void> TransactionLayerImpl::cancel(ClientTransactionId inviteId) {
   DispatchScope scope(*this);
   auto* entry = table_.client(inviteId.value);
-  auto* invite = entry ? std::get_if<std::unique_ptr<ClientInviteTransaction>>(&entry->transaction) : nullptr;
+  auto* invite =
+      entry ? std::get_if<std::unique_ptr<ClientInviteTransaction>>(&entry->transaction) : nullptr;
   if (invite == nullptr) return makeError(ErrorCode::NotFound, "no such client INVITE transaction");
   switch ((*invite)->requestCancel()) {
     case ClientInviteTransaction::CancelDecision::SendNow:
@@ -231,7 +249,8 @@ Result<void> TransactionLayerImpl::cancel(ClientTransactionId inviteId) {
     case ClientInviteTransaction::CancelDecision::AlreadyRequested:
       return {};
     case ClientInviteTransaction::CancelDecision::TooLate:
-      return makeError(ErrorCode::InvalidArgument, "the INVITE already has a final response (§9.1)");
+      return makeError(ErrorCode::InvalidArgument,
+                       "the INVITE already has a final response (§9.1)");
   }
   return {};
 }
@@ -244,7 +263,8 @@ Result<void> TransactionLayerImpl::startCancel(ClientInviteTransaction& invite) 
   if (table_.matchClient(*key)) return {};
   const std::uint64_t id = nextId_++;
   // §9.1: same destination as the INVITE; its 200 (or 481) interests nobody, hence no user.
-  auto machine = std::make_unique<ClientNonInviteTransaction>(context_, id, std::move(*request), invite.target(), nullptr);
+  auto machine = std::make_unique<ClientNonInviteTransaction>(context_, id, std::move(*request),
+                                                              invite.target(), nullptr);
   if (auto started = machine->start(); !started) return started;
   table_.add(id, std::move(*key), ClientTransaction{std::move(machine)});
   context_.metrics.clientNonInviteCreated.inc();
@@ -254,13 +274,15 @@ Result<void> TransactionLayerImpl::startCancel(ClientInviteTransaction& invite) 
 }
 
 void TransactionLayerImpl::detach(ClientTransactionId id) {
-  if (auto* entry = table_.client(id.value)) visitMachine(entry->transaction, [](auto& machine) { machine.detach(); });
+  if (auto* entry = table_.client(id.value))
+    visitMachine(entry->transaction, [](auto& machine) { machine.detach(); });
 }
 
 std::string TransactionLayerImpl::newBranch() {
   // §8.1.1.7: unique across space and time: randomness for space, a counter for time.
   char text[64];
-  std::snprintf(text, sizeof text, "z9hG4bK%016llx%08llx", static_cast<unsigned long long>(random_()),
+  std::snprintf(text, sizeof text, "z9hG4bK%016llx%08llx",
+                static_cast<unsigned long long>(random_()),
                 static_cast<unsigned long long>(++branchCounter_ & 0xffffffffULL));
   return text;
 }
@@ -269,14 +291,16 @@ Result<void> TransactionLayerImpl::respond(ServerTransactionId id, sip::Message&
   DispatchScope scope(*this);
   auto* entry = table_.server(id.value);
   if (entry == nullptr) return makeError(ErrorCode::NotFound, "no such server transaction");
-  if (!response.isResponse()) return makeError(ErrorCode::InvalidArgument, "respond needs a response");
+  if (!response.isResponse())
+    return makeError(ErrorCode::InvalidArgument, "respond needs a response");
   // RFC 2543 (§17.2.3): the ACK of this INVITE will carry the To tag of its final response.
   std::optional<TransactionKey> ackAlias;
   const auto& primary = entry->keys.front();
   if (!primary.rfc3261 && primary.method == "INVITE" && response.statusCode() >= 200) {
     ackAlias = primary.withToTag(response.to().tag().value_or(""));
   }
-  auto result = visitMachine(entry->transaction, [&](auto& machine) { return machine.respond(std::move(response)); });
+  auto result = visitMachine(entry->transaction,
+                             [&](auto& machine) { return machine.respond(std::move(response)); });
   if (result && ackAlias) table_.addAlias(id.value, std::move(*ackAlias));
   return result;
 }
@@ -306,10 +330,12 @@ std::vector<TransactionInfo> TransactionLayerImpl::snapshot() const {
   std::vector<TransactionInfo> out;
   out.reserve(table_.size());
   for (const auto& [id, entry] : table_.clients()) {
-    out.push_back(std::visit([](const auto& machine) { return machine->info(); }, entry.transaction));
+    out.push_back(
+        std::visit([](const auto& machine) { return machine->info(); }, entry.transaction));
   }
   for (const auto& [id, entry] : table_.servers()) {
-    out.push_back(std::visit([](const auto& machine) { return machine->info(); }, entry.transaction));
+    out.push_back(
+        std::visit([](const auto& machine) { return machine->info(); }, entry.transaction));
   }
   return out;
 }
@@ -317,10 +343,16 @@ std::vector<TransactionInfo> TransactionLayerImpl::snapshot() const {
 std::size_t TransactionLayerImpl::count(TransactionKind kind) const {
   std::size_t n = 0;
   for (const auto& [id, entry] : table_.clients()) {
-    n += std::visit([&](const auto& machine) { return machine->info().kind == kind; }, entry.transaction) ? 1 : 0;
+    n += std::visit([&](const auto& machine) { return machine->info().kind == kind; },
+                    entry.transaction)
+             ? 1
+             : 0;
   }
   for (const auto& [id, entry] : table_.servers()) {
-    n += std::visit([&](const auto& machine) { return machine->info().kind == kind; }, entry.transaction) ? 1 : 0;
+    n += std::visit([&](const auto& machine) { return machine->info().kind == kind; },
+                    entry.transaction)
+             ? 1
+             : 0;
   }
   return n;
 }

@@ -30,8 +30,9 @@ namespace p2psip::transaction {
 // layer from a callback never destroys the transaction whose method is still running.
 class TransactionLayerImpl {
  public:
-  TransactionLayerImpl(transport::MessageSender& sender, TimerService& timers, TransactionUser& user,
-                       const TransactionConfig& config, MetricsRegistry& metrics, Logger logger);
+  TransactionLayerImpl(transport::MessageSender& sender, TimerService& timers,
+                       TransactionUser& user, const TransactionConfig& config,
+                       MetricsRegistry& metrics, Logger logger);
 
   void onMessage(transport::InboundMessage&& inbound);
   void onTransportError(const transport::Target& target, const Error& error);
@@ -66,7 +67,8 @@ class TransactionLayerImpl {
 
   void onResponse(sip::Message&& response, const transport::Flow& flow);
   void onRequest(sip::Message&& request, const transport::Flow& flow);
-  void createServerTransaction(sip::Message&& request, const transport::Flow& flow, TransactionKey key);
+  void createServerTransaction(sip::Message&& request, const transport::Flow& flow,
+                               TransactionKey key);
   void refuse(const sip::Message& request, const transport::Flow& flow);
   Result<void> startCancel(ClientInviteTransaction& invite);
   void onTimerFired(std::uint64_t id, TransactionTimer timer);

@@ -22,10 +22,10 @@
 
 namespace p2psip::transaction {
 
-using ClientTransaction =
-    std::variant<std::unique_ptr<ClientInviteTransaction>, std::unique_ptr<ClientNonInviteTransaction>>;
-using ServerTransaction =
-    std::variant<std::unique_ptr<ServerInviteTransaction>, std::unique_ptr<ServerNonInviteTransaction>>;
+using ClientTransaction = std::variant<std::unique_ptr<ClientInviteTransaction>,
+                                       std::unique_ptr<ClientNonInviteTransaction>>;
+using ServerTransaction = std::variant<std::unique_ptr<ServerInviteTransaction>,
+                                       std::unique_ptr<ServerNonInviteTransaction>>;
 
 // Calls f(machine&) on whichever machine the variant holds.
 template <typename Variant, typename F>

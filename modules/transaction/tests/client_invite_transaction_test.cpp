@@ -95,7 +95,9 @@ TEST(ClientInviteTransaction, NonSuccessFinalGeneratesAckHopByHop) {
   invite.routes = {"<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"};
   invite.cseq = 7;
   // As a proxy forwards it: our Via on top of the UA's, which the ACK must not carry.
-  invite.extraHeaders = "Via: SIP/2.0/UDP 192.0.2.200;branch=z9hG4bK-ua, SIP/2.0/TCP 192.0.2.201;branch=z9hG4bK-x\r\n";
+  invite.extraHeaders =
+      "Via: SIP/2.0/UDP 192.0.2.200;branch=z9hG4bK-ua, SIP/2.0/TCP "
+      "192.0.2.201;branch=z9hG4bK-x\r\n";
   auto id = h.send(request(invite));
   h.deliver(h.answer(sip::Method::Invite, 486, "bob-tag"));
 
@@ -180,7 +182,8 @@ TEST(ClientInviteTransaction, TimerMEndsAcceptedAfter64T1ThenLate2xxIsStray) {
 TEST(ClientInviteTransaction, TransportErrorInCallingIsReportedToTheTu) {
   Harness h;
   auto id = h.send(request(spec("INVITE")));
-  h.layer.onTransportError(Harness::udpTarget(), Error{ErrorCode::TransportError, "ICMP unreachable"});
+  h.layer.onTransportError(Harness::udpTarget(),
+                           Error{ErrorCode::TransportError, "ICMP unreachable"});
   ASSERT_EQ(h.client.errors.size(), 1u);
   EXPECT_EQ(h.client.errors[0].first, id);
   EXPECT_EQ(h.state(id), "gone");
@@ -296,7 +299,8 @@ TEST(ClientInviteTransaction, DetachedUserTurns2xxIntoStrayResponse) {
 
 TEST(ClientInviteTransaction, RefusesRequestsWithoutRfc3261BranchAndAck) {
   Harness h;
-  auto noCookie = h.layer.sendRequest(request(spec("INVITE", "old-branch")), Harness::udpTarget(), h.client);
+  auto noCookie =
+      h.layer.sendRequest(request(spec("INVITE", "old-branch")), Harness::udpTarget(), h.client);
   EXPECT_FALSE(noCookie.has_value());
   auto ack = h.layer.sendRequest(request(spec("ACK")), Harness::udpTarget(), h.client);
   EXPECT_FALSE(ack.has_value());

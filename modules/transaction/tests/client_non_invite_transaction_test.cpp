@@ -21,7 +21,8 @@ TEST(ClientNonInviteTransaction, RetransmitsOnTimerEDoublingUpToT2OverUdp) {
   auto now = 0ms;
   for (const auto& [at, sends] : expected) {
     h.timers.advance(at - now - 1ms);
-    EXPECT_EQ(h.sender.requests(sip::Method::Options), sends - 1) << "just before " << at.count() << " ms";
+    EXPECT_EQ(h.sender.requests(sip::Method::Options), sends - 1)
+        << "just before " << at.count() << " ms";
     h.timers.advance(1ms);
     EXPECT_EQ(h.sender.requests(sip::Method::Options), sends) << "at " << at.count() << " ms";
     now = at;

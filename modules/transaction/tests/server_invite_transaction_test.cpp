@@ -182,8 +182,9 @@ TEST(ServerInviteTransaction, AckFor2xxWithItsOwnBranchGoesToTheTu) {
 TEST(ServerInviteTransaction, TransportErrorIsReportedToTheTu) {
   Harness h;
   auto id = receiveInvite(h);
-  h.layer.onTransportError(transport::Target{transport::Protocol::Udp, endpoint("192.0.2.10", 5060)},
-                           Error{ErrorCode::TransportError, "unreachable"});
+  h.layer.onTransportError(
+      transport::Target{transport::Protocol::Udp, endpoint("192.0.2.10", 5060)},
+      Error{ErrorCode::TransportError, "unreachable"});
   ASSERT_EQ(h.tu.failures.size(), 1u);
   EXPECT_EQ(h.tu.failures[0].reason, ServerTransactionFailure::TransportError);
   EXPECT_EQ(h.state(id), "gone");

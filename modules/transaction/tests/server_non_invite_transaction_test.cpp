@@ -5,7 +5,8 @@
 namespace p2psip::transaction::testing {
 namespace {
 
-ServerTransactionId receive(Harness& h, const RequestSpec& s, const transport::Flow& flow = Harness::udpFlow()) {
+ServerTransactionId receive(Harness& h, const RequestSpec& s,
+                            const transport::Flow& flow = Harness::udpFlow()) {
   h.deliver(request(s), flow);
   EXPECT_FALSE(h.tu.requests.empty());
   return h.tu.requests.empty() ? ServerTransactionId{} : h.tu.requests.back().id;
@@ -87,8 +88,9 @@ TEST(ServerNonInviteTransaction, TransportErrorIsReportedToTheTu) {
   Harness h;
   auto id = receive(h, spec("OPTIONS"));
   ASSERT_TRUE(h.layer.respond(id, reply(h, 200)).has_value());
-  h.layer.onTransportError(transport::Target{transport::Protocol::Udp, endpoint("192.0.2.10", 5060)},
-                           Error{ErrorCode::TransportError, "unreachable"});
+  h.layer.onTransportError(
+      transport::Target{transport::Protocol::Udp, endpoint("192.0.2.10", 5060)},
+      Error{ErrorCode::TransportError, "unreachable"});
   ASSERT_EQ(h.tu.failures.size(), 1u);
   EXPECT_EQ(h.tu.failures[0].id, id);
   EXPECT_EQ(h.tu.failures[0].reason, ServerTransactionFailure::TransportError);

@@ -8,7 +8,9 @@
 namespace p2psip::transaction::testing {
 namespace {
 
-TEST(TransactionConfig, DefaultsAreValid) { EXPECT_TRUE(TransactionConfig{}.validate().has_value()); }
+TEST(TransactionConfig, DefaultsAreValid) {
+  EXPECT_TRUE(TransactionConfig{}.validate().has_value());
+}
 
 TEST(TransactionConfig, RejectsValuesTheRfcForbids) {
   auto broken = [](auto edit) {
@@ -39,8 +41,8 @@ TEST(TransactionLayer, SnapshotListsKindMethodStateBranchAndCallId) {
   ASSERT_EQ(rows.size(), 2u);
   std::set<std::string> seen;
   for (const auto& row : rows) {
-    seen.insert(std::string(toString(row.kind)) + " " + row.method + " " + row.state + " " + row.branch + " " +
-                row.callId);
+    seen.insert(std::string(toString(row.kind)) + " " + row.method + " " + row.state + " " +
+                row.branch + " " + row.callId);
   }
   EXPECT_TRUE(seen.count("client INVITE INVITE Calling z9hG4bK-out call-1@192.0.2.10"));
   EXPECT_TRUE(seen.count("server non-INVITE OPTIONS Trying z9hG4bK-in call-1@192.0.2.10"));
@@ -78,9 +80,12 @@ TEST(TransactionLayer, TableEmptiesAfterTerminalTimersAndLeavesNoTimers) {
 
   h.deliver(h.answer(sip::Method::Invite, 486, "t"));
   h.deliver(h.answer(sip::Method::Options, 200));
-  ASSERT_TRUE(h.layer.respond(serverInvite, responseTo(h.tu.requests[0].message, 200, "t")).has_value());
-  ASSERT_TRUE(h.layer.respond(serverInvite2, responseTo(h.tu.requests[1].message, 500, "t")).has_value());
-  ASSERT_TRUE(h.layer.respond(serverMessage, responseTo(h.tu.requests[2].message, 202, "t")).has_value());
+  ASSERT_TRUE(
+      h.layer.respond(serverInvite, responseTo(h.tu.requests[0].message, 200, "t")).has_value());
+  ASSERT_TRUE(
+      h.layer.respond(serverInvite2, responseTo(h.tu.requests[1].message, 500, "t")).has_value());
+  ASSERT_TRUE(
+      h.layer.respond(serverMessage, responseTo(h.tu.requests[2].message, 202, "t")).has_value());
   EXPECT_EQ(h.layer.size(), 5u);
 
   h.timers.advance(33s);  // D, K, L, H, J have all fired
@@ -100,7 +105,8 @@ TEST(TransactionLayer, RefusesNewRequestsWith503WhenFull) {
   h.deliver(request(spec("OPTIONS", "z9hG4bK-2")));
   EXPECT_EQ(h.tu.requests.size(), 1u);
   EXPECT_EQ(h.sender.responses(503), 1u);
-  auto refused = h.layer.sendRequest(request(spec("OPTIONS", "z9hG4bK-3")), Harness::udpTarget(), h.client);
+  auto refused =
+      h.layer.sendRequest(request(spec("OPTIONS", "z9hG4bK-3")), Harness::udpTarget(), h.client);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code, ErrorCode::LimitExceeded);
   EXPECT_EQ(h.metric("p2psip_transaction_refused_total"), 2);
@@ -159,7 +165,8 @@ TEST(TransactionLayer, DestroyingTheLayerCancelsEveryTimer) {
   MetricsRegistry metrics;
   {
     TransactionLayer layer(sender, timers, tu, TransactionConfig{}, metrics, Logger{});
-    ASSERT_TRUE(layer.sendRequest(request(spec("INVITE")), Harness::udpTarget(), client).has_value());
+    ASSERT_TRUE(
+        layer.sendRequest(request(spec("INVITE")), Harness::udpTarget(), client).has_value());
     EXPECT_GT(timers.pending(), 0u);
   }
   EXPECT_EQ(timers.pending(), 0u);

@@ -19,8 +19,10 @@ RequestSpec rfc2543(std::string method) {
 TEST(TransactionKey, ServerKeyOfAckIsTheKeyOfItsInvite) {
   auto ack = spec("ACK");
   ack.toTag = "x";
-  EXPECT_EQ(TransactionKey::forServer(request(ack)), TransactionKey::forServer(request(spec("INVITE"))));
-  EXPECT_NE(TransactionKey::forServer(request(spec("CANCEL"))), TransactionKey::forServer(request(spec("INVITE"))));
+  EXPECT_EQ(TransactionKey::forServer(request(ack)),
+            TransactionKey::forServer(request(spec("INVITE"))));
+  EXPECT_NE(TransactionKey::forServer(request(spec("CANCEL"))),
+            TransactionKey::forServer(request(spec("INVITE"))));
   EXPECT_EQ(TransactionKey::forServer(request(spec("CANCEL"))).withMethod("INVITE"),
             TransactionKey::forServer(request(spec("INVITE"))));
 }
@@ -143,7 +145,8 @@ TEST(TransactionMatching, CancelGetsItsOwnTransactionAndNamesTheInviteItMatches)
   auto cancelId = h.tu.cancels[0].id;
   EXPECT_NE(cancelId, invite);
   EXPECT_EQ(h.tu.requests.size(), 1u);  // the CANCEL is not an ordinary request
-  ASSERT_TRUE(h.layer.respond(cancelId, responseTo(h.tu.cancels[0].message, 200, "uas-tag")).has_value());
+  ASSERT_TRUE(
+      h.layer.respond(cancelId, responseTo(h.tu.cancels[0].message, 200, "uas-tag")).has_value());
   ASSERT_TRUE(h.layer.respond(invite, finalFor(h, 487)).has_value());
   EXPECT_EQ(h.sender.responses(200), 1u);
   EXPECT_EQ(h.sender.responses(487), 1u);

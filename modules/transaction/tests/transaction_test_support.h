@@ -83,15 +83,18 @@ class RecordingTransactionUser final : public TransactionUser {
     Error error;
   };
 
-  void onRequest(ServerTransactionId id, sip::Message&& request, const transport::Flow& flow) override {
+  void onRequest(ServerTransactionId id, sip::Message&& request,
+                 const transport::Flow& flow) override {
     requests.push_back(Request{id, std::move(request), flow});
     if (onRequestHook) onRequestHook(requests.back());
   }
-  void onCancel(ServerTransactionId id, std::optional<ServerTransactionId> invite, sip::Message&& cancel,
-                const transport::Flow& /*flow*/) override {
+  void onCancel(ServerTransactionId id, std::optional<ServerTransactionId> invite,
+                sip::Message&& cancel, const transport::Flow& /*flow*/) override {
     cancels.push_back(Cancel{id, invite, std::move(cancel)});
   }
-  void onAck(sip::Message&& ack, const transport::Flow& /*flow*/) override { acks.push_back(std::move(ack)); }
+  void onAck(sip::Message&& ack, const transport::Flow& /*flow*/) override {
+    acks.push_back(std::move(ack));
+  }
   void onStrayResponse(sip::Message&& response, const transport::Flow& /*flow*/) override {
     strayResponses.push_back(std::move(response));
   }
@@ -113,8 +116,12 @@ class RecordingClientUser final : public ClientTransactionUser {
   void onResponse(ClientTransactionId id, sip::Message&& response) override {
     responses.emplace_back(id, std::move(response));
   }
-  void onTimeout(ClientTransactionId id, ClientTimeout which) override { timeouts.emplace_back(id, which); }
-  void onTransportError(ClientTransactionId id, const Error& error) override { errors.emplace_back(id, error); }
+  void onTimeout(ClientTransactionId id, ClientTimeout which) override {
+    timeouts.emplace_back(id, which);
+  }
+  void onTransportError(ClientTransactionId id, const Error& error) override {
+    errors.emplace_back(id, error);
+  }
 
   std::vector<std::pair<ClientTransactionId, sip::Message>> responses;
   std::vector<std::pair<ClientTransactionId, ClientTimeout>> timeouts;
@@ -158,8 +165,8 @@ inline sip::Message request(const RequestSpec& spec) {
   if (!spec.toTag.empty()) text += ";tag=" + spec.toTag;
   text += "\r\n";
   text += "Call-ID: " + spec.callId + "\r\n";
-  text += "CSeq: " + std::to_string(spec.cseq) + " " + (spec.cseqMethod.empty() ? spec.method : spec.cseqMethod) +
-          "\r\n";
+  text += "CSeq: " + std::to_string(spec.cseq) + " " +
+          (spec.cseqMethod.empty() ? spec.method : spec.cseqMethod) + "\r\n";
   text += spec.extraHeaders;
   text += "Content-Length: 0\r\n\r\n";
   return parse(std::move(text));
@@ -173,22 +180,28 @@ inline RequestSpec spec(std::string method, std::string branch = "z9hG4bK-client
 }
 
 // A response to `req` as the next hop would send it (Vias, From, To, Call-ID, CSeq copied).
-inline sip::Message responseTo(const sip::Message& req, std::uint16_t status, std::string_view toTag = {}) {
+inline sip::Message responseTo(const sip::Message& req, std::uint16_t status,
+                               std::string_view toTag = {}) {
   return sip::makeResponse(req, status, {}, toTag);
 }
 
 struct Harness {
-  explicit Harness(TransactionConfig cfg = {}) : config(cfg), layer(sender, timers, tu, config, metrics, Logger{}) {}
+  explicit Harness(TransactionConfig cfg = {})
+      : config(cfg), layer(sender, timers, tu, config, metrics, Logger{}) {}
 
-  static transport::Target udpTarget() { return transport::Target{transport::Protocol::Udp, endpoint("198.51.100.7", 5060)}; }
+  static transport::Target udpTarget() {
+    return transport::Target{transport::Protocol::Udp, endpoint("198.51.100.7", 5060)};
+  }
   static transport::Target tcpTarget() {
     return transport::Target{transport::Protocol::Tcp, endpoint("198.51.100.7", 5060), 42};
   }
   static transport::Flow udpFlow() {
-    return transport::Flow{transport::Protocol::Udp, endpoint("203.0.113.1", 5060), endpoint("192.0.2.10", 5060), 0};
+    return transport::Flow{transport::Protocol::Udp, endpoint("203.0.113.1", 5060),
+                           endpoint("192.0.2.10", 5060), 0};
   }
   static transport::Flow tcpFlow() {
-    return transport::Flow{transport::Protocol::Tcp, endpoint("203.0.113.1", 5060), endpoint("192.0.2.10", 40000), 7};
+    return transport::Flow{transport::Protocol::Tcp, endpoint("203.0.113.1", 5060),
+                           endpoint("192.0.2.10", 40000), 7};
   }
 
   void deliver(sip::Message&& message, const transport::Flow& flow = udpFlow()) {

@@ -14,7 +14,8 @@ namespace p2psip {
 class Logger {
  public:
   Logger() : impl_(nullLogger()) {}
-  explicit Logger(std::shared_ptr<spdlog::logger> impl) : impl_(impl ? std::move(impl) : nullLogger()) {}
+  explicit Logger(std::shared_ptr<spdlog::logger> impl)
+      : impl_(impl ? std::move(impl) : nullLogger()) {}
 
   template <typename... Args>
   void debug(spdlog::format_string_t<Args...> fmt, Args&&... args) {

@@ -42,7 +42,8 @@ class TimerQueue {
 // Deterministic TimerService for tests and simulations: time moves only in advance().
 class ManualTimerService final : public TimerService {
  public:
-  explicit ManualTimerService(TimePoint start = TimePoint{} + std::chrono::hours(1)) : now_(start) {}
+  explicit ManualTimerService(TimePoint start = TimePoint{} + std::chrono::hours(1))
+      : now_(start) {}
   TimePoint now() const override { return now_; }
   TimerId schedule(Duration delay, std::function<void()> fn) override;
   void cancel(TimerId id) override { queue_.cancel(id); }

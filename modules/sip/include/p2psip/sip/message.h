@@ -36,7 +36,7 @@ struct HeaderField {
   HeaderId id = HeaderId::Unknown;
   std::string_view name;   // as written ("v", "ViA", "X-Foo")
   std::string_view value;  // trimmed; a folded value keeps its CRLF+WSP, which parsers treat as LWS
-  std::string_view raw;    // the original line(s) with CRLF; empty once the field was edited or added
+  std::string_view raw;  // the original line(s) with CRLF; empty once the field was edited or added
 };
 
 class Message {
@@ -63,7 +63,8 @@ class Message {
   // ---- headers
   const std::vector<HeaderField>& headers() const { return headers_; }
   const HeaderField* find(HeaderId id) const;
-  // Any header by name, case-insensitive, compact forms understood ("X-Foo", "l", "Content-Length").
+  // Any header by name, case-insensitive, compact forms understood ("X-Foo", "l",
+  // "Content-Length").
   const HeaderField* find(std::string_view name) const;
   std::size_t count(HeaderId id) const;
   // Calls f(std::string_view) for each comma-separated value of header `id`, across all its lines

@@ -20,7 +20,7 @@ struct NameAddr {
   std::string_view displayName;  // as written: a quoted-string keeps its quotes; empty if none
   bool angleBrackets = false;    // name-addr form
   Uri uri;
-  ParamList params;              // header parameters (tag, expires, q, lr is a URI param, ...)
+  ParamList params;  // header parameters (tag, expires, q, lr is a URI param, ...)
 
   std::optional<std::string_view> tag() const { return params.find("tag"); }
   // Display name with quotes removed and quoted-pairs resolved.

@@ -58,7 +58,8 @@ struct ParseError {
 
 // Parses exactly one message from a datagram. Content-Length bounds the message and trailing
 // octets are ignored (RFC 4475 §3.1.1.8); without Content-Length the body runs to the end.
-Result<Message, ParseError> parseDatagram(std::string_view datagram, const ParseLimits& limits = {});
+Result<Message, ParseError> parseDatagram(std::string_view datagram,
+                                          const ParseLimits& limits = {});
 
 // What a StreamFramer produced.
 struct NeedMoreData {};
@@ -68,7 +69,8 @@ using StreamEvent = std::variant<NeedMoreData, KeepAlivePing, KeepAlivePong, Mes
 
 // Frames messages on a byte stream (TCP/TLS) by Content-Length, which is mandatory there
 // (RFC 3261 §18.3). After a ParseError whose framing is lost (bad or missing Content-Length,
-// oversize), fatal() is true and the connection must be closed; other errors leave the stream usable.
+// oversize), fatal() is true and the connection must be closed; other errors leave the stream
+// usable.
 class StreamFramer {
  public:
   explicit StreamFramer(ParseLimits limits = {}) : limits_(limits) {}

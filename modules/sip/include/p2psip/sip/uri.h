@@ -18,19 +18,19 @@ enum class UriScheme : std::uint8_t { Sip, Sips, Tel, Other };
 enum class HostKind : std::uint8_t { None, Name, Ipv4, Ipv6 };
 
 struct Uri {
-  std::string_view text;        // the whole URI as written
+  std::string_view text;  // the whole URI as written
   UriScheme scheme = UriScheme::Other;
   std::string_view schemeText;  // as written, e.g. "sip", "SIP", "soap.beep"
-  // sip/sips: the userinfo user part, still %-escaped (may contain ';' per RFC 3261 user-unreserved)
-  // tel: the telephone-subscriber number.   other: empty.
+  // sip/sips: the userinfo user part, still %-escaped (may contain ';' per RFC 3261
+  // user-unreserved) tel: the telephone-subscriber number.   other: empty.
   std::string_view user;
-  std::string_view password;    // sip/sips only, still escaped
-  std::string_view host;        // IPv6 references without the brackets
+  std::string_view password;  // sip/sips only, still escaped
+  std::string_view host;      // IPv6 references without the brackets
   HostKind hostKind = HostKind::None;
   std::optional<std::uint16_t> port;
-  ParamList params;             // uri-parameters (sip/sips) or tel parameters
-  std::string_view headers;     // after '?', without it, still escaped (sip/sips only)
-  std::string_view opaque;      // other schemes: everything after "scheme:"
+  ParamList params;          // uri-parameters (sip/sips) or tel parameters
+  std::string_view headers;  // after '?', without it, still escaped (sip/sips only)
+  std::string_view opaque;   // other schemes: everything after "scheme:"
 
   bool isSip() const { return scheme == UriScheme::Sip || scheme == UriScheme::Sips; }
   std::optional<std::string_view> param(std::string_view name) const { return params.find(name); }

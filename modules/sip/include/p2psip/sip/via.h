@@ -22,7 +22,7 @@ struct Via {
   std::string_view transport;        // "UDP", "TCP", "TLS", "SCTP", "WS", or any token
   std::string_view host;             // sent-by host; IPv6 without brackets
   HostKind hostKind = HostKind::None;
-  std::optional<std::uint16_t> port; // sent-by port
+  std::optional<std::uint16_t> port;  // sent-by port
   ParamList params;
 
   std::optional<std::string_view> branch() const { return params.find("branch"); }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Handles and snapshots of transactions. A handle is an id, never a pointer: a TU may hold one after
-// the transaction terminated and any call with it then fails with NotFound instead of dangling.
+// Handles and snapshots of transactions. A handle is an id, never a pointer: a TU may hold one
+// after the transaction terminated and any call with it then fails with NotFound instead of
+// dangling.
 #pragma once
 
 #include <compare>
@@ -23,7 +24,12 @@ struct ServerTransactionId {
 };
 
 // The four state machines of RFC 3261 §17 (with the RFC 6026 Accepted states).
-enum class TransactionKind : std::uint8_t { ClientInvite, ClientNonInvite, ServerInvite, ServerNonInvite };
+enum class TransactionKind : std::uint8_t {
+  ClientInvite,
+  ClientNonInvite,
+  ServerInvite,
+  ServerNonInvite
+};
 
 std::string_view toString(TransactionKind kind);  // "client INVITE", ...
 
@@ -31,9 +37,9 @@ std::string_view toString(TransactionKind kind);  // "client INVITE", ...
 struct TransactionInfo {
   std::uint64_t id = 0;  // the value of the Client- or ServerTransactionId
   TransactionKind kind = TransactionKind::ClientInvite;
-  std::string method;    // of the request that created it, e.g. "INVITE", "CANCEL"
-  std::string state;     // RFC name of the current state: "Calling", "Proceeding", "Accepted", ...
-  std::string branch;    // top Via branch (empty for an RFC 2543 request without one)
+  std::string method;  // of the request that created it, e.g. "INVITE", "CANCEL"
+  std::string state;   // RFC name of the current state: "Calling", "Proceeding", "Accepted", ...
+  std::string branch;  // top Via branch (empty for an RFC 2543 request without one)
   std::string callId;
 };
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // TransactionKey: what RFC 3261 matches a message to a transaction with.
 //   Client side (§17.1.3): top Via branch + CSeq method.
-//   Server side (§17.2.3): top Via branch + sent-by + method, with ACK matched as INVITE; for requests
-//   whose branch lacks the magic cookie, the RFC 2543 fallback: Request-URI, To tag, From tag,
-//   Call-ID, CSeq number and top Via as well.
+//   Server side (§17.2.3): top Via branch + sent-by + method, with ACK matched as INVITE; for
+//   requests whose branch lacks the magic cookie, the RFC 2543 fallback: Request-URI, To tag, From
+//   tag, Call-ID, CSeq number and top Via as well.
 // A pure value type with equality and hashing, used by the transaction table's indexes.
 #pragma once
 
@@ -20,12 +20,13 @@ class Message;
 namespace p2psip::transaction {
 
 struct TransactionKey {
-  bool rfc3261 = true;     // branch carries the magic cookie "z9hG4bK" (§8.1.1.7)
-  std::string branch;      // as written (RFC 2543: whatever branch there is, maybe empty)
-  std::string sentBy;      // server side: lower-case host ":" port of the top Via; empty on the client side
-  std::string method;      // ACK is recorded as INVITE; client side: the CSeq method
+  bool rfc3261 = true;  // branch carries the magic cookie "z9hG4bK" (§8.1.1.7)
+  std::string branch;   // as written (RFC 2543: whatever branch there is, maybe empty)
+  std::string
+      sentBy;  // server side: lower-case host ":" port of the top Via; empty on the client side
+  std::string method;  // ACK is recorded as INVITE; client side: the CSeq method
   // RFC 2543 fallback only (empty / zero otherwise):
-  std::string transport;   // top Via transport, part of "the top Via header field"
+  std::string transport;  // top Via transport, part of "the top Via header field"
   std::string requestUri;
   std::string toTag;
   std::string fromTag;

@@ -46,8 +46,8 @@ class TransactionLayer final : public transport::InboundHandler {
 
   // ---- client side (§17.1)
   // Starts a client transaction for `request` (any method but ACK), whose top Via must carry an
-  // RFC 3261 branch unique to it (see newBranch()). Sends it at once; an immediate transport failure
-  // is returned here and creates nothing. Later events go to `user`.
+  // RFC 3261 branch unique to it (see newBranch()). Sends it at once; an immediate transport
+  // failure is returned here and creates nothing. Later events go to `user`.
   Result<ClientTransactionId> sendRequest(sip::Message&& request, const transport::Target& target,
                                           ClientTransactionUser& user);
   // CANCELs client INVITE transaction `invite` (§9.1) in its own non-INVITE client transaction,
@@ -61,8 +61,8 @@ class TransactionLayer final : public transport::InboundHandler {
   std::string newBranch();
 
   // ---- server side (§17.2)
-  // Sends `response` in server transaction `id`: 1xx, then one final (2xx for INVITE may be repeated
-  // while Accepted, RFC 6026 §7.1). NotFound once the transaction has terminated.
+  // Sends `response` in server transaction `id`: 1xx, then one final (2xx for INVITE may be
+  // repeated while Accepted, RFC 6026 §7.1). NotFound once the transaction has terminated.
   Result<void> respond(ServerTransactionId id, sip::Message&& response);
 
   // ---- outside any transaction

@@ -22,10 +22,12 @@ enum class ServerTransactionFailure : std::uint8_t {
 
 // Why a client transaction reports a timeout.
 enum class ClientTimeout : std::uint8_t {
-  TimerB,            // INVITE unanswered for 64*T1: the transaction terminated; the TU acts as on 408 (§17.1.1.2)
-  TimerF,            // non-INVITE unanswered for 64*T1: terminated; the TU acts as on 408 (§17.1.2.2)
-  TimerC,            // proxy only: no final response in Timer C; the TU should cancel() (§16.8). Still alive.
-  CancelUnanswered,  // no final response 64*T1 after our CANCEL: terminated, consider it cancelled (§9.1)
+  TimerB,  // INVITE unanswered for 64*T1: the transaction terminated; the TU acts as on 408
+           // (§17.1.1.2)
+  TimerF,  // non-INVITE unanswered for 64*T1: terminated; the TU acts as on 408 (§17.1.2.2)
+  TimerC,  // proxy only: no final response in Timer C; the TU should cancel() (§16.8). Still alive.
+  CancelUnanswered,  // no final response 64*T1 after our CANCEL: terminated, consider it cancelled
+                     // (§9.1)
 };
 
 // Receives the server side and everything that matches no client transaction. One per layer.
@@ -35,21 +37,23 @@ class TransactionUser {
 
   // A request that created server transaction `id` (every method but ACK and CANCEL). An INVITE
   // has already been answered with 100 Trying (§17.2.1). Answer with TransactionLayer::respond().
-  virtual void onRequest(ServerTransactionId id, sip::Message&& request, const transport::Flow& flow) = 0;
+  virtual void onRequest(ServerTransactionId id, sip::Message&& request,
+                         const transport::Flow& flow) = 0;
 
   // A CANCEL: it has its own non-INVITE server transaction `id`, to be answered with respond().
   // `invite` is the INVITE server transaction it cancels, matched per §9.2, or nullopt (then a UAS
   // answers 481, a proxy forwards statelessly, §16.10).
-  virtual void onCancel(ServerTransactionId id, std::optional<ServerTransactionId> invite, sip::Message&& cancel,
-                        const transport::Flow& flow) = 0;
+  virtual void onCancel(ServerTransactionId id, std::optional<ServerTransactionId> invite,
+                        sip::Message&& cancel, const transport::Flow& flow) = 0;
 
   // An ACK that belongs to no transaction: the ACK for a 2xx (its own branch, §17.2.3) or one
-  // arriving while the INVITE server transaction is Accepted (RFC 6026 §7.1). The TU / dialog owns it.
+  // arriving while the INVITE server transaction is Accepted (RFC 6026 §7.1). The TU / dialog owns
+  // it.
   virtual void onAck(sip::Message&& ack, const transport::Flow& flow) = 0;
 
-  // A response that matches no client transaction (§17.1.3), e.g. a 2xx retransmission after Timer M,
-  // or a 2xx whose ClientTransactionUser has detached. A proxy forwards 2xx statelessly (§16.7 step 10,
-  // RFC 6026 §7.2); a UA core drops other responses.
+  // A response that matches no client transaction (§17.1.3), e.g. a 2xx retransmission after Timer
+  // M, or a 2xx whose ClientTransactionUser has detached. A proxy forwards 2xx statelessly (§16.7
+  // step 10, RFC 6026 §7.2); a UA core drops other responses.
   virtual void onStrayResponse(sip::Message&& response, const transport::Flow& flow) = 0;
 
   // Server transaction `id` terminated abnormally; respond() with this id now fails with NotFound.
@@ -59,7 +63,8 @@ class TransactionUser {
 
 // Receives the outcome of client transactions started with TransactionLayer::sendRequest(). One
 // object may own several transactions (a forking proxy's branches), hence the id in every call.
-// It must outlive its transactions' callbacks: call TransactionLayer::detach() before destroying it.
+// It must outlive its transactions' callbacks: call TransactionLayer::detach() before destroying
+// it.
 class ClientTransactionUser {
  public:
   virtual ~ClientTransactionUser() = default;
