@@ -156,6 +156,15 @@ Result<AuthParams> parseAuthParams(std::string_view text) {
   return ap;
 }
 
+Result<AuthParams> parseAuthenticationInfo(std::string_view text) {
+  AuthParams ap;
+  ap.paramsText = trimLws(text);
+  if (ap.paramsText.empty() ||
+      !forEachAuthParam(ap.paramsText, [](std::string_view, std::string_view) { return true; }))
+    return headerError("malformed Authentication-Info parameters");
+  return ap;
+}
+
 std::optional<std::string_view> AuthParams::find(std::string_view name) const {
   std::optional<std::string_view> found;
   forEachAuthParam(paramsText, [&](std::string_view n, std::string_view v) {

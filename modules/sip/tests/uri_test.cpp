@@ -96,6 +96,12 @@ TEST(TypedHeaders, ParseTheValuesAProxyAndRegistrarRead) {
   EXPECT_EQ(auth->find("algorithm"), "SHA-256");
   EXPECT_EQ(auth->find("nc"), "00000001");
   EXPECT_FALSE(parseAuthParams("Digest realm=\"unterminated"));
+  auto info = parseAuthenticationInfo(
+      "nextnonce=\"47364c23432d2e131a5fb210812c\", qop=auth, rspauth=\"6629fae4\"");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->find("nextnonce"), "47364c23432d2e131a5fb210812c");
+  EXPECT_EQ(info->find("rspauth"), "6629fae4");
+  EXPECT_FALSE(parseAuthenticationInfo(""));
 
   auto event = parseEvent("presence;id=17");
   ASSERT_TRUE(event);

@@ -55,6 +55,9 @@ struct AuthParams {
   std::optional<std::string_view> find(std::string_view name) const;
 };
 Result<AuthParams> parseAuthParams(std::string_view text);
+// Authentication-Info (RFC 3261 §20.6, RFC 8760): the same auth-params but without a scheme.
+// The result's scheme is empty.
+Result<AuthParams> parseAuthenticationInfo(std::string_view text);
 
 // Event (RFC 6665 §8.2.1): event-type *( ;param ).
 struct EventValue {
