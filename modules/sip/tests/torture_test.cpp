@@ -318,6 +318,11 @@ struct Rejection {
   const char* detailMentions;
 };
 
+// Names the file in ctest output instead of dumping the struct's bytes.
+void PrintTo(const Rejection& r, std::ostream* os) {
+  *os << r.file;
+}
+
 class Rfc4475Rejection : public testing::TestWithParam<Rejection> {};
 
 TEST_P(Rfc4475Rejection, IsRejectedWithAnAnswerableNamedError) {
