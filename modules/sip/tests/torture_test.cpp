@@ -286,11 +286,14 @@ TEST(Rfc4475Torture, ZeromfHasMaxForwardsZero) {  // §3.3.11
 }
 
 TEST(Rfc4475Torture, ContactParametersBelongToTheHeaderOutsideBrackets) {  // §3.3.12-3.3.14
-  auto c1 = parseContact(mustParse("rfc4475", "cparam01.dat").values(HeaderId::Contact).at(0));
+  // The parsed values are views: each message must outlive what is read from it.
+  Message m1 = mustParse("rfc4475", "cparam01.dat");
+  auto c1 = parseContact(m1.values(HeaderId::Contact).at(0));
   ASSERT_TRUE(c1);
   EXPECT_TRUE(c1->address.uri.params.empty());
   EXPECT_TRUE(c1->address.params.has("unknownparam"));
-  auto c2 = parseContact(mustParse("rfc4475", "cparam02.dat").values(HeaderId::Contact).at(0));
+  Message m2 = mustParse("rfc4475", "cparam02.dat");
+  auto c2 = parseContact(m2.values(HeaderId::Contact).at(0));
   ASSERT_TRUE(c2);
   EXPECT_TRUE(c2->address.uri.params.has("unknownparam"));
   EXPECT_FALSE(c2->address.params.has("unknownparam"));
