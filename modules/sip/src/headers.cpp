@@ -50,7 +50,7 @@ Result<ContactValue> parseContact(std::string_view text) {
   // One walk over the parameters validates them and checks the two the registrar interprets
   // (RFC 3261 §10.2.1.2).
   const char* problem = nullptr;
-  auto na = parseNameAddrVisitingParams(text, [&](const Param& p) {
+  const char* syntax = parseNameAddrInto(text, cv.address, [&](const Param& p) {
     std::uint64_t v = 0;
     if (p.name.size() == 7 && iequals(p.name, "expires") &&
         !parseDecimal(p.value, 0xffffffffu, v)) {
@@ -62,8 +62,7 @@ Result<ContactValue> parseContact(std::string_view text) {
     return problem == nullptr;
   });
   if (problem) return headerError(problem);
-  if (!na) return tl::unexpected(na.error());
-  cv.address = *na;
+  if (syntax) return headerError(syntax);
   return cv;
 }
 

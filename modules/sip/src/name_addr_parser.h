@@ -7,25 +7,26 @@
 #include <string_view>
 
 #include "generic_params.h"
+#include "host.h"
 #include "p2psip/sip/name_addr.h"
 #include "scanner.h"
 
 namespace p2psip::sip::detail {
 
+// Parses into `na` (reset first); nullptr on success, else a phrase naming the problem. Writing
+// in place spares copying a NameAddr (with its Uri) through several return values per header.
 template <typename F>
-Result<NameAddr> parseNameAddrVisitingParams(std::string_view text, F&& onParam) {
-  NameAddr na;
+const char* parseNameAddrInto(std::string_view text, NameAddr& na, F&& onParam) {
+  na = NameAddr{};
   text = trimLws(text);
   na.text = text;
-  if (text.empty()) return makeError(ErrorCode::ParseError, "empty address");
+  if (text.empty()) return "empty address";
   Cursor c{text};
   if (c.peek() == '"') {
     na.displayName = c.quotedString();
-    if (na.displayName.empty())
-      return makeError(ErrorCode::ParseError, "unterminated quoted display name");
+    if (na.displayName.empty()) return "unterminated quoted display name";
     c.skipLws();
-    if (c.peek() != '<')
-      return makeError(ErrorCode::ParseError, "display name not followed by <URI>");
+    if (c.peek() != '<') return "display name not followed by <URI>";
   } else if (c.peek() != '<') {
     // display-name = *(token LWS): scan tokens; if a '<' follows it is a name-addr (RFC 4475
     // §3.1.1.6 allows no LWS before '<'), otherwise the whole value is an addr-spec.
@@ -45,11 +46,9 @@ Result<NameAddr> parseNameAddrVisitingParams(std::string_view text, F&& onParam)
   }
   if (c.peek() == '<') {
     std::size_t close = text.find('>', c.pos);
-    if (close == std::string_view::npos)
-      return makeError(ErrorCode::ParseError, "missing '>' after URI");
-    auto uri = parseUri(text.substr(c.pos + 1, close - c.pos - 1));
-    if (!uri) return tl::unexpected(uri.error());
-    na.uri = *uri;
+    if (close == std::string_view::npos) return "missing '>' after URI";
+    if (const char* problem = parseUriInto(text.substr(c.pos + 1, close - c.pos - 1), na.uri))
+      return problem;
     na.angleBrackets = true;
     c.pos = close + 1;
   } else {
@@ -59,16 +58,20 @@ Result<NameAddr> parseNameAddrVisitingParams(std::string_view text, F&& onParam)
     while (!c.atEnd() && c.peek() != ';' && !isWsp(c.peek())) ++c.pos;
     std::string_view uriText = text.substr(start, c.pos - start);
     if (uriText.find_first_of("?,") != std::string_view::npos)
-      return makeError(ErrorCode::ParseError,
-                       "URI with '?' or ',' must be enclosed in angle brackets");
-    auto uri = parseUri(uriText);
-    if (!uri) return tl::unexpected(uri.error());
-    na.uri = *uri;
+      return "URI with '?' or ',' must be enclosed in angle brackets";
+    if (const char* problem = parseUriInto(uriText, na.uri)) return problem;
   }
   std::string_view params = c.rest();
-  if (!forEachGenericParam(params, onParam))
-    return makeError(ErrorCode::ParseError, "malformed header parameters");
+  if (!forEachGenericParam(params, onParam)) return "malformed header parameters";
   na.params = ParamList(trimLws(params));
+  return nullptr;
+}
+
+template <typename F>
+Result<NameAddr> parseNameAddrVisitingParams(std::string_view text, F&& onParam) {
+  NameAddr na;
+  if (const char* problem = parseNameAddrInto(text, na, onParam))
+    return makeError(ErrorCode::ParseError, problem);
   return na;
 }
 

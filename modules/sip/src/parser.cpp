@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "header_name_hash.h"
+#include "host.h"
+#include "name_addr_parser.h"
 #include "scanner.h"
 
 namespace p2psip::sip {
@@ -180,6 +182,8 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
     return Failure{ParseErrorCode::MissingHeader, "missing Via header", 400};
   bool first = true;
   std::optional<Failure> viaProblem;
+  Via scratch;              // later Vias are validated in place, then dropped
+  NameAddr scratchAddress;  // likewise Route, Record-Route and Path values
   for (const auto& h : m.headers_) {
     if (h.id != HeaderId::Via) continue;
     forEachListItem(h.value, [&](std::string_view item) {
@@ -188,18 +192,15 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
                              headerProblem(HeaderId::Via, "empty list element"), 400};
         return false;
       }
-      auto via = parseVia(item);
-      if (!via) {
+      Via& into = first ? m.topVia_ : scratch;
+      if (const char* problem = parseViaInto(item, into)) {
         // A top Via whose parameters are malformed (RFC 4475 §3.1.2.1) still names where the
         // sender listens; route the 400 there using the sent-protocol and sent-by alone.
-        if (first) {
-          if (auto bare = parseVia(item.substr(0, item.find(';')))) m.topVia_ = *bare;
-        }
-        viaProblem = Failure{ParseErrorCode::BadHeader,
-                             headerProblem(HeaderId::Via, via.error().detail), 400};
+        if (first && parseViaInto(item.substr(0, item.find(';')), m.topVia_) != nullptr)
+          m.topVia_ = Via{};
+        viaProblem = Failure{ParseErrorCode::BadHeader, headerProblem(HeaderId::Via, problem), 400};
         return false;
       }
-      if (first) m.topVia_ = *via;
       first = false;
       return true;
     });
@@ -269,10 +270,10 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
       }
       case HeaderId::From:
       case HeaderId::To: {
-        auto na = parseNameAddr(h.value);
-        if (!na)
-          return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, na.error().detail), 400};
-        (h.id == HeaderId::From ? m.from_ : m.to_) = *na;
+        NameAddr& into = h.id == HeaderId::From ? m.from_ : m.to_;
+        if (const char* problem =
+                parseNameAddrInto(h.value, into, [](const Param&) { return true; }))
+          return Failure{ParseErrorCode::BadHeader, headerProblem(h.id, problem), 400};
         break;
       }
       case HeaderId::MaxForwards: {
@@ -312,10 +313,9 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
               problem =
                   Failure{ParseErrorCode::BadHeader, headerProblem(h.id, c.error().detail), 400};
           } else {
-            auto na = parseNameAddr(item);
-            if (!na)
-              problem =
-                  Failure{ParseErrorCode::BadHeader, headerProblem(h.id, na.error().detail), 400};
+            if (const char* bad =
+                    parseNameAddrInto(item, scratchAddress, [](const Param&) { return true; }))
+              problem = Failure{ParseErrorCode::BadHeader, headerProblem(h.id, bad), 400};
           }
           return !problem;
         });

@@ -151,7 +151,7 @@ bool validUriHeaders(std::string_view raw) {
   return true;
 }
 
-Result<Uri> parseSipUri(Uri uri, std::string_view rest) {
+const char* parseSipUri(Uri& uri, std::string_view rest) {
   // SIP-URI = "sip:" [ userinfo ] hostport uri-parameters [ headers ]   (RFC 3261 §19.1.1)
   // '@' may appear only once, ending the userinfo: user and password may contain '?' and ';'
   // (user-unreserved, RFC 4475 §3.1.1.2 and §3.1.1.9), so split there before anything else.
@@ -163,45 +163,45 @@ Result<Uri> parseSipUri(Uri uri, std::string_view rest) {
     if (colon != std::string_view::npos) {
       uri.password = userinfo.substr(colon + 1);
       if (!allOf(uri.password, kAlpha | kDigit | kUnreservedMark | kPasswordExtra))
-        return uriError("invalid character in URI password");
+        return "invalid character in URI password";
     }
-    if (uri.user.empty()) return uriError("empty user part in URI");
+    if (uri.user.empty()) return "empty user part in URI";
     if (!allOf(uri.user, kAlpha | kDigit | kUnreservedMark | kUserUnreserved))
-      return uriError("invalid character in URI user part");
+      return "invalid character in URI user part";
     rest = rest.substr(at + 1);
   }
   std::size_t q = rest.find('?');
   if (q != std::string_view::npos) {
     uri.headers = rest.substr(q + 1);
-    if (!validUriHeaders(uri.headers)) return uriError("malformed URI headers");
+    if (!validUriHeaders(uri.headers)) return "malformed URI headers";
     rest = rest.substr(0, q);
   }
   std::size_t semi = rest.find(';');
   std::string_view hostport = rest.substr(0, semi);
   if (semi != std::string_view::npos) {
     std::string_view params = rest.substr(semi);
-    if (!validUriParams(params)) return uriError("malformed URI parameters");
+    if (!validUriParams(params)) return "malformed URI parameters";
     uri.params = ParamList(params);
   }
-  if (!parseHostPort(hostport, uri)) return uriError("invalid host or port in URI");
-  return uri;
+  if (!parseHostPort(hostport, uri)) return "invalid host or port in URI";
+  return nullptr;
 }
 
-Result<Uri> parseTelUri(Uri uri, std::string_view rest) {
+const char* parseTelUri(Uri& uri, std::string_view rest) {
   // telephone-subscriber (RFC 3966 §3), checked loosely: digits, hex, visual separators, * # +.
   std::size_t semi = rest.find(';');
   uri.user = rest.substr(0, semi);
-  if (uri.user.empty()) return uriError("empty tel number");
+  if (uri.user.empty()) return "empty tel number";
   for (char c : uri.user) {
     if (!isHex(c) && std::strchr("*#+-.()pPwW", c) == nullptr)
-      return uriError("invalid character in tel number");
+      return "invalid character in tel number";
   }
   if (semi != std::string_view::npos) {
     std::string_view params = rest.substr(semi);
-    if (!validUriParams(params)) return uriError("malformed tel parameters");
+    if (!validUriParams(params)) return "malformed tel parameters";
     uri.params = ParamList(params);
   }
-  return uri;
+  return nullptr;
 }
 
 bool ieq(std::string_view a, std::string_view b) {
@@ -263,20 +263,19 @@ bool isIpv6Address(std::string_view text) {
   return inet_pton(AF_INET6, buf, out) == 1;
 }
 
-Result<Uri> parseUri(std::string_view text) {
-  Uri uri;
+const char* detail::parseUriInto(std::string_view text, Uri& uri) {
+  uri = Uri{};
   uri.text = text;
   // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )  (RFC 3986 §3.1)
   std::size_t colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || !isAlpha(text[0]))
-    return uriError("URI has no scheme");
+    return "URI has no scheme";
   uri.schemeText = text.substr(0, colon);
   for (char c : uri.schemeText) {
-    if (!isAlnum(c) && c != '+' && c != '-' && c != '.')
-      return uriError("invalid character in URI scheme");
+    if (!isAlnum(c) && c != '+' && c != '-' && c != '.') return "invalid character in URI scheme";
   }
   std::string_view rest = text.substr(colon + 1);
-  if (rest.empty()) return uriError("URI is empty after the scheme");
+  if (rest.empty()) return "URI is empty after the scheme";
   if (ieq(uri.schemeText, "sip")) {
     uri.scheme = UriScheme::Sip;
     return parseSipUri(uri, rest);
@@ -292,10 +291,16 @@ Result<Uri> parseUri(std::string_view text) {
   // SIP and TEL validate every character above; an opaque URI still may not contain white space,
   // controls, quotes or angle brackets (RFC 4475 §3.1.2.7/3.1.2.8).
   for (char c : rest) {
-    if (is(c, kUriForbidden)) return uriError("invalid character in URI");
+    if (is(c, kUriForbidden)) return "invalid character in URI";
   }
   uri.scheme = UriScheme::Other;
   uri.opaque = rest;
+  return nullptr;
+}
+
+Result<Uri> parseUri(std::string_view text) {
+  Uri uri;
+  if (const char* problem = detail::parseUriInto(text, uri)) return uriError(problem);
   return uri;
 }
 

@@ -23,27 +23,25 @@ bool validReceived(std::string_view v) {
 
 }  // namespace
 
-Result<Via> parseVia(std::string_view text) {
+const char* detail::parseViaInto(std::string_view text, Via& via) {
   // via-parm = sent-protocol LWS sent-by *( SEMI via-params )   (RFC 3261 §20.42, §25.1)
-  Via via;
+  via = Via{};
   text = trimLws(text);
   via.text = text;
   Cursor c{text};
   via.protocolName = c.token();
-  if (via.protocolName.empty() || !c.consumeSeparator('/'))
-    return viaError("malformed sent-protocol");
+  if (via.protocolName.empty() || !c.consumeSeparator('/')) return "malformed sent-protocol";
   via.protocolVersion = c.token();
-  if (via.protocolVersion.empty() || !c.consumeSeparator('/'))
-    return viaError("malformed sent-protocol");
+  if (via.protocolVersion.empty() || !c.consumeSeparator('/')) return "malformed sent-protocol";
   via.transport = c.token();
-  if (via.transport.empty()) return viaError("missing transport");
+  if (via.transport.empty()) return "missing transport";
   std::size_t beforeLws = c.pos;
   c.skipLws();
-  if (c.pos == beforeLws) return viaError("missing space before sent-by");
+  if (c.pos == beforeLws) return "missing space before sent-by";
   std::size_t hostStart = c.pos;
   if (c.peek() == '[') {
     std::size_t close = text.find(']', c.pos);
-    if (close == std::string_view::npos) return viaError("unterminated IPv6 reference in sent-by");
+    if (close == std::string_view::npos) return "unterminated IPv6 reference in sent-by";
     c.pos = close + 1;
   } else {
     while (!c.atEnd() &&
@@ -51,10 +49,10 @@ Result<Via> parseVia(std::string_view text) {
       ++c.pos;
   }
   if (!parseHost(text.substr(hostStart, c.pos - hostStart), via.host, via.hostKind))
-    return viaError("invalid sent-by host");
+    return "invalid sent-by host";
   if (c.consumeSeparator(':')) {
     std::uint64_t port = 0;
-    if (!parseDecimal(c.digits(), 65535, port)) return viaError("invalid sent-by port");
+    if (!parseDecimal(c.digits(), 65535, port)) return "invalid sent-by port";
     via.port = static_cast<std::uint16_t>(port);
   }
   std::string_view params = c.rest();
@@ -100,7 +98,13 @@ Result<Via> parseVia(std::string_view text) {
     return true;
   });
   via.params = ParamList(trimLws(params));
-  if (!ok) return viaError(problem);
+  if (!ok) return problem;
+  return nullptr;
+}
+
+Result<Via> parseVia(std::string_view text) {
+  Via via;
+  if (const char* problem = detail::parseViaInto(text, via)) return viaError(problem);
   return via;
 }
 
