@@ -12,7 +12,7 @@ PACKAGES=(
   libopendht-dev libgnutls28-dev libc-ares-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libosip2-dev
-  sip-tester sipsak
+  sip-tester sipsak kamailio baresip-core
   iproute2 procps psmisc python3 openssl
 )
 

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// DaemonConfig: everything p2psipd is told, from its TOML file and then its command line (flags
+// win). app/ parses and validates it once (conventions §3.4 item 10) and hands each module its own
+// typed struct; nothing below app/ ever sees a string key.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "p2psip/common/result.h"
+#include "p2psip/net/endpoint.h"
+#include "p2psip/transport/transport.h"
+
+namespace p2psip::app {
+
+struct ListenSpec {
+  transport::Protocol protocol = transport::Protocol::Udp;
+  net::Endpoint endpoint{};
+};
+
+// "udp:127.0.0.1:5060", "tcp:[::1]:5060", "tls:0.0.0.0:5061"
+Result<ListenSpec> parseListenSpec(std::string_view text);
+std::string toString(const ListenSpec& spec);
+
+struct DaemonConfig {
+  std::vector<ListenSpec> listen;    // default: UDP and TCP on 127.0.0.1:5060
+  std::vector<std::string> domains;  // first = default domain; default: "localhost"
+  std::string dataDir = "/var/lib/p2psip";
+  std::string controlSocket;              // default: <dataDir>/control.sock
+  std::string logLevel = "info";          // trace, debug, info, warn, error, off
+  std::chrono::seconds shutdownGrace{5};  // SIGTERM: time allowed for pending transactions
+
+  // registrar (RFC 3261 §10.3)
+  std::chrono::seconds defaultExpires{3600};
+  std::chrono::seconds minExpires{60};
+  std::chrono::seconds maxExpires{86400};
+  std::size_t maxBindings = 1'000'000;
+  std::size_t maxBindingsPerAor = 16;
+  std::map<std::string, std::string>
+      credentialsFiles;  // domain -> htdigest file; digest auth when set
+
+  // proxy (RFC 3261 §16)
+  std::size_t maxConcurrentRequests = 100'000;
+  std::chrono::seconds retryAfter{5};  // in 503 answers under overload
+  std::size_t maxTransactions = 200'000;
+
+  // transport
+  std::chrono::seconds idleTimeout{300};
+  std::size_t maxConnections = 4096;
+  std::string tlsCertificate;  // PEM files, needed for tls: listeners
+  std::string tlsPrivateKey;
+  std::string tlsCa;
+};
+
+// Fills in the defaults that depend on other fields (listeners, domains, control socket) and checks
+// everything. The error is one sentence naming the offending setting.
+Result<void> finalize(DaemonConfig& config);
+
+// Reads a TOML configuration file into `config` (fields it does not mention keep their values).
+Result<void> applyConfigFile(const std::string& path, DaemonConfig& config);
+
+// What the command line asked for: run with a configuration, or exit at once (help, version, or a
+// usage error) with a message and a status.
+struct CommandLine {
+  bool exitNow = false;
+  int exitCode = 0;
+  std::string message;
+  DaemonConfig config;
+};
+
+// Parses p2psipd's flags (--config FILE, --listen, --domain, --data-dir, --control-socket,
+// --log-level and the rest), reading the --config file first so that flags override it.
+CommandLine parseCommandLine(int argc, const char* const* argv);
+
+}  // namespace p2psip::app

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "p2psip/app/daemon_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+namespace p2psip::app {
+namespace {
+
+CommandLine parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "p2psipd");
+  return parseCommandLine(static_cast<int>(args.size()), args.data());
+}
+
+std::string writeTemp(const std::string& text) {
+  char name[] = "/tmp/p2psipd-config-XXXXXX";
+  int fd = mkstemp(name);
+  EXPECT_GE(fd, 0);
+  std::FILE* f = fdopen(fd, "w");
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  return name;
+}
+
+TEST(DaemonConfig, DefaultsListenOnLoopbackUdpAndTcp5060AndServeOneDomain) {
+  CommandLine cl = parse({});
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  ASSERT_EQ(cl.config.listen.size(), 2u);
+  EXPECT_EQ(toString(cl.config.listen[0]), "udp:127.0.0.1:5060");
+  EXPECT_EQ(toString(cl.config.listen[1]), "tcp:127.0.0.1:5060");
+  EXPECT_EQ(cl.config.domains, std::vector<std::string>{"localhost"});
+  EXPECT_EQ(cl.config.controlSocket, "/var/lib/p2psip/control.sock");
+}
+
+TEST(DaemonConfig, FlagsOverrideTheConfigFile) {
+  std::string path = writeTemp(R"(
+[sip]
+listen = ["udp:127.0.0.1:5070"]
+domains = ["file.test"]
+[daemon]
+log_level = "debug"
+data_dir = "/tmp/from-file"
+[registrar]
+min_expires = 30
+)");
+  CommandLine cl =
+      parse({"--config", path.c_str(), "--domain", "flag.test", "--domain", "second.test",
+             "--listen", "tcp:[::1]:5080", "--control-socket", "/tmp/ctl.sock"});
+  std::remove(path.c_str());
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  EXPECT_EQ(cl.config.domains, (std::vector<std::string>{"flag.test", "second.test"}));
+  ASSERT_EQ(cl.config.listen.size(), 1u);
+  EXPECT_EQ(toString(cl.config.listen[0]), "tcp:[::1]:5080");
+  EXPECT_EQ(cl.config.logLevel, "debug");  // from the file, not overridden
+  EXPECT_EQ(cl.config.dataDir, "/tmp/from-file");
+  EXPECT_EQ(cl.config.controlSocket, "/tmp/ctl.sock");
+  EXPECT_EQ(cl.config.minExpires.count(), 30);
+}
+
+TEST(DaemonConfig, BadSettingsExitNonZeroWithOneSentenceNamingThem) {
+  struct Case {
+    std::vector<const char*> args;
+    const char* mentions;
+  };
+  for (const Case& c :
+       std::vector<Case>{{{"--listen", "sctp:127.0.0.1:5060"}, "udp:, tcp: or tls:"},
+                         {{"--listen", "udp:localhost:5060"}, "IP address"},
+                         {{"--log-level", "loud"}, "log-level"},
+                         {{"--domain", "bad domain"}, "domain"},
+                         {{"--listen", "tls:127.0.0.1:5061"}, "tls-certificate"},
+                         {{"--no-such-flag"}, "no-such-flag"}}) {
+    CommandLine cl = parse(c.args);
+    EXPECT_TRUE(cl.exitNow) << c.mentions;
+    EXPECT_NE(cl.exitCode, 0) << c.mentions;
+    EXPECT_NE(cl.message.find(c.mentions), std::string::npos) << cl.message;
+  }
+}
+
+TEST(DaemonConfig, MalformedOrUnknownConfigFileIsRefusedWithItsLine) {
+  std::string bad = writeTemp("[sip]\nlisten = [\"udp:127.0.0.1:5060\"\n");
+  CommandLine cl = parse({"--config", bad.c_str()});
+  std::remove(bad.c_str());
+  EXPECT_TRUE(cl.exitNow);
+  EXPECT_NE(cl.message.find("line"), std::string::npos) << cl.message;
+  std::string unknown = writeTemp("[sipp]\nx = 1\n");
+  cl = parse({"--config", unknown.c_str()});
+  std::remove(unknown.c_str());
+  EXPECT_TRUE(cl.exitNow);
+  EXPECT_NE(cl.message.find("unknown section 'sipp'"), std::string::npos) << cl.message;
+  cl = parse({"--config", "/nonexistent/p2psipd.toml"});
+  EXPECT_TRUE(cl.exitNow);
+  EXPECT_NE(cl.exitCode, 0);
+}
+
+TEST(DaemonConfig, InconsistentExpiryIsRefused) {
+  std::string path = writeTemp("[registrar]\nmin_expires = 7200\n");
+  CommandLine cl = parse({"--config", path.c_str()});
+  std::remove(path.c_str());
+  EXPECT_TRUE(cl.exitNow);
+  EXPECT_NE(cl.message.find("min-expires"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace p2psip::app

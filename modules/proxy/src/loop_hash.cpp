@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "loop_hash.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "own_addresses.h"
+
+namespace p2psip::proxy {
+namespace {
+
+constexpr std::string_view kMarker = "z9hG4bK-lh";  // magic cookie + "loop hash"
+constexpr std::size_t kHashDigits = 16;
+
+// FNV-1a: deterministic across processes and builds, unlike std::hash, so two peers running
+// different builds could even recognise each other's hashes.
+struct Fnv1a {
+  std::uint64_t value = 0xcbf29ce484222325ULL;
+  void add(std::string_view text) {
+    for (unsigned char c : text) {
+      value ^= c;
+      value *= 0x100000001b3ULL;
+    }
+    value ^= 0xff;  // field separator, so ("ab","c") differs from ("a","bc")
+    value *= 0x100000001b3ULL;
+  }
+};
+
+}  // namespace
+
+std::uint64_t LoopHash::of(const sip::Message& request) {
+  Fnv1a h;
+  h.add(request.requestUri().text);
+  h.add(request.to().tag().value_or(""));
+  h.add(request.from().tag().value_or(""));
+  h.add(request.callId());
+  h.add(std::to_string(request.cseq().number));
+  for (auto id :
+       {sip::HeaderId::ProxyRequire, sip::HeaderId::ProxyAuthorization, sip::HeaderId::Route}) {
+    request.forEachValue(id, [&](std::string_view value) {
+      h.add(value);
+      return true;
+    });
+  }
+  return h.value;
+}
+
+std::string LoopHash::branch(std::uint64_t hash, std::string_view uniqueBranch) {
+  char digits[kHashDigits + 1];
+  std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(hash));
+  std::string out(kMarker);
+  out.append(digits, kHashDigits);
+  out += '-';
+  out += uniqueBranch.substr(std::min(uniqueBranch.size(), sip::kMagicCookie.size()));
+  return out;
+}
+
+std::optional<std::uint64_t> LoopHash::fromBranch(std::string_view branch) {
+  if (branch.size() < kMarker.size() + kHashDigits || branch.substr(0, kMarker.size()) != kMarker)
+    return std::nullopt;
+  const auto digits = branch.substr(kMarker.size(), kHashDigits);
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  return value;
+}
+
+bool LoopHash::isLooping(const sip::Message& request, std::uint64_t hash, const OwnAddresses& own) {
+  bool looping = false;
+  request.forEachValue(sip::HeaderId::Via, [&](std::string_view text) {
+    auto via = sip::parseVia(text);
+    if (!via || !own.isOwnSentBy(*via)) return true;
+    const auto ours = fromBranch(via->branch().value_or(""));
+    looping = ours && *ours == hash;
+    return !looping;
+  });
+  return looping;
+}
+
+}  // namespace p2psip::proxy

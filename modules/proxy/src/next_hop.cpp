@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "next_hop.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+namespace p2psip::proxy {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<asio::ip::address> literal(const sip::Uri& uri) {
+  if (uri.hostKind != sip::HostKind::Ipv4 && uri.hostKind != sip::HostKind::Ipv6)
+    return std::nullopt;
+  std::error_code ec;
+  auto address = asio::ip::make_address(std::string(uri.host), ec);
+  if (ec) return std::nullopt;
+  return address;
+}
+
+}  // namespace
+
+Result<transport::Target> nextHopFor(const sip::Uri& uri) {
+  if (!uri.isSip()) {
+    return makeError(ErrorCode::InvalidArgument, "next hop is not a SIP URI");
+  }
+  transport::Target target;
+  target.protocol =
+      uri.scheme == sip::UriScheme::Sips ? transport::Protocol::Tls : transport::Protocol::Udp;
+  if (auto t = uri.param("transport")) {
+    if (iequals(*t, "tcp") && uri.scheme != sip::UriScheme::Sips) {
+      target.protocol = transport::Protocol::Tcp;
+    } else if (iequals(*t, "tls") || (iequals(*t, "tcp") && uri.scheme == sip::UriScheme::Sips)) {
+      target.protocol = transport::Protocol::Tls;
+    } else if (!iequals(*t, "udp")) {
+      return makeError(ErrorCode::InvalidArgument, "unsupported transport " + std::string(*t));
+    }
+  }
+  auto address = literal(uri);
+  if (!address) {
+    return makeError(ErrorCode::NotFound,
+                     "host " + std::string(uri.host) + " needs DNS, which this peer lacks");
+  }
+  const std::uint16_t defaultPort = target.protocol == transport::Protocol::Tls ? 5061 : 5060;
+  target.endpoint = net::Endpoint{*address, uri.port.value_or(defaultPort)};
+  return target;
+}
+
+std::optional<transport::Protocol> protocolFromVia(std::string_view transport) {
+  if (iequals(transport, "UDP")) return transport::Protocol::Udp;
+  if (iequals(transport, "TCP")) return transport::Protocol::Tcp;
+  if (iequals(transport, "TLS")) return transport::Protocol::Tls;
+  return std::nullopt;
+}
+
+std::optional<transport::Target> flowTargetFor(const location::ContactBinding& binding,
+                                               const sip::Uri& contact) {
+  const auto& flow = binding.flow;
+  if (flow.remote.port == 0) return std::nullopt;  // no flow recorded (e.g. a remote peer's record)
+  transport::Target overFlow;
+  overFlow.protocol = static_cast<transport::Protocol>(flow.transport);
+  overFlow.endpoint = flow.remote;
+  overFlow.connection = flow.connection;
+  overFlow.local = flow.local;
+  if (binding.outbound) return overFlow;
+  auto direct = nextHopFor(contact);
+  if (!direct) return overFlow;  // a name or odd transport: the flow is all we can reach
+  // A NAT rewrote the source address, or (UDP) the port: only the flow's binding gets through.
+  if (direct->endpoint.address != flow.remote.address) return overFlow;
+  const bool sameProtocol = direct->protocol == overFlow.protocol;
+  if (sameProtocol && overFlow.protocol == transport::Protocol::Udp &&
+      direct->endpoint.port != flow.remote.port)
+    return overFlow;
+  // Not behind NAT. Over the same transport the registered connection is the best way there
+  // (RFC 3261 §18.1.1 connection reuse); a Contact asking for another transport gets it.
+  if (sameProtocol) return overFlow;
+  return std::nullopt;
+}
+
+}  // namespace p2psip::proxy

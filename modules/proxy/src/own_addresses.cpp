@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "own_addresses.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace p2psip::proxy {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// §19.1.2: the default port is 5061 for sips or transport=tls, 5060 otherwise.
+std::uint16_t defaultPort(const sip::Uri& uri) {
+  if (uri.scheme == sip::UriScheme::Sips) return 5061;
+  if (auto t = uri.param("transport"); t && iequals(*t, "tls")) return 5061;
+  return 5060;
+}
+
+bool sameFamily(std::string_view host, const net::Endpoint& destination) {
+  std::error_code ec;
+  auto address = asio::ip::make_address(std::string(host), ec);
+  if (ec) return false;
+  return address.is_v4() == destination.address.is_v4();
+}
+
+std::string_view lowerProtocol(transport::Protocol protocol) {
+  switch (protocol) {
+    case transport::Protocol::Udp:
+      return "udp";
+    case transport::Protocol::Tcp:
+      return "tcp";
+    case transport::Protocol::Tls:
+      return "tls";
+  }
+  return "udp";
+}
+
+}  // namespace
+
+std::string hostForUri(std::string_view host) {
+  if (host.find(':') != std::string_view::npos) return "[" + std::string(host) + "]";
+  return std::string(host);
+}
+
+OwnAddresses::OwnAddresses(std::vector<ProxyAddress> addresses, const sip::LocalDomains& domains)
+    : addresses_(std::move(addresses)), domains_(domains) {}
+
+bool OwnAddresses::isOwnHost(std::string_view host) const {
+  if (domains_.isOwnHost(host)) return true;
+  return std::any_of(addresses_.begin(), addresses_.end(),
+                     [&](const ProxyAddress& a) { return iequals(a.host, host); });
+}
+
+bool OwnAddresses::isOwnPort(std::uint16_t port) const {
+  return std::any_of(addresses_.begin(), addresses_.end(),
+                     [&](const ProxyAddress& a) { return a.port == port; });
+}
+
+bool OwnAddresses::isOwnUri(const sip::Uri& uri) const {
+  if (!uri.isSip()) return false;
+  if (isOwnHost(uri.host)) return isOwnPort(uri.port.value_or(defaultPort(uri)));
+  // A Route naming our domain (a preloaded route, a Path written with the domain) reaches us.
+  if (domains_.isDomain(uri.host)) return !uri.port || isOwnPort(*uri.port);
+  return false;
+}
+
+bool OwnAddresses::isOwnSentBy(const sip::Via& via) const {
+  return isOwnHost(via.host) && isOwnPort(via.portOrDefault());
+}
+
+const ProxyAddress& OwnAddresses::addressFor(transport::Protocol protocol,
+                                             const net::Endpoint& destination) const {
+  const ProxyAddress* sameProtocol = nullptr;
+  for (const auto& a : addresses_) {
+    if (a.protocol != protocol) continue;
+    if (sameFamily(a.host, destination)) return a;
+    if (sameProtocol == nullptr) sameProtocol = &a;
+  }
+  return sameProtocol != nullptr ? *sameProtocol : addresses_.front();
+}
+
+std::string OwnAddresses::viaFor(transport::Protocol protocol, const net::Endpoint& destination,
+                                 std::string_view branch) const {
+  const auto& a = addressFor(protocol, destination);
+  std::string via = "SIP/2.0/";
+  via += transport::toString(protocol);
+  via += ' ';
+  via += hostForUri(a.host);
+  via += ':';
+  via += std::to_string(a.port);
+  via += ";rport;branch=";
+  via += branch;
+  return via;
+}
+
+std::string OwnAddresses::recordRouteFor(transport::Protocol protocol,
+                                         const net::Endpoint& destination) const {
+  const auto& a = addressFor(protocol, destination);
+  std::string rr = "<sip:";
+  rr += hostForUri(a.host);
+  rr += ':';
+  rr += std::to_string(a.port);
+  rr += ";transport=";
+  rr += lowerProtocol(protocol);
+  rr += ";lr>";
+  return rr;
+}
+
+}  // namespace p2psip::proxy

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// OwnAddresses: how the proxy recognises itself and writes itself into messages. It answers
+// "is this URI / Via sent-by us?" (§16.4 Route removal and strict-route compatibility, §16.3 step 4
+// loop detection, §16.7 step 3) and builds our Via (§16.6 step 8) and Record-Route (§16.6 step 4)
+// values from ProxyConfig::addresses and sip::LocalDomains. Immutable; owned by ProxyCore.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "p2psip/net/endpoint.h"
+#include "p2psip/proxy/proxy_config.h"
+#include "p2psip/sip/aor.h"
+#include "p2psip/sip/uri.h"
+#include "p2psip/sip/via.h"
+#include "p2psip/transport/transport.h"
+
+namespace p2psip::proxy {
+
+class OwnAddresses {
+ public:
+  OwnAddresses(std::vector<ProxyAddress> addresses, const sip::LocalDomains& domains);
+
+  // A SIP URI naming this peer: one of our hosts (configured or LocalDomains::isOwnHost) on one of
+  // our ports (5060/5061 by default), or one of our domains without a port or on one of our ports.
+  bool isOwnUri(const sip::Uri& uri) const;
+  // The peer itself rather than a user at it: an own URI without a user part (OPTIONS pings,
+  // REGISTER, strict-routed requests carrying our Record-Route URI).
+  bool isPeerUri(const sip::Uri& uri) const { return uri.user.empty() && isOwnUri(uri); }
+  // A Via whose sent-by is one of our hosts on one of our ports.
+  bool isOwnSentBy(const sip::Via& via) const;
+
+  // The address to write for a message leaving over `protocol` towards `destination`: the first of
+  // that protocol in the destination's address family, else the first of that protocol, else the
+  // first of all.
+  const ProxyAddress& addressFor(transport::Protocol protocol,
+                                 const net::Endpoint& destination) const;
+  // "SIP/2.0/UDP host:port;branch=..." (§16.6 step 8). rport asks the next hop to answer to the
+  // source port (RFC 3581), which keeps NATs between peers working.
+  std::string viaFor(transport::Protocol protocol, const net::Endpoint& destination,
+                     std::string_view branch) const;
+  // "<sip:host:port;transport=udp;lr>" (§16.6 step 4; lr for loose routing, §19.1.1).
+  std::string recordRouteFor(transport::Protocol protocol, const net::Endpoint& destination) const;
+
+ private:
+  bool isOwnHost(std::string_view host) const;
+  bool isOwnPort(std::uint16_t port) const;
+
+  std::vector<ProxyAddress> addresses_;
+  const sip::LocalDomains& domains_;
+};
+
+// "host" or "[v6]" as written in a URI or Via.
+std::string hostForUri(std::string_view host);
+
+}  // namespace p2psip::proxy
