@@ -141,9 +141,9 @@ if [ -n "$auth_config" ]; then
   echo "# $kind with credentials ($auth_config) on $proxy (pid $server_pid)"
   check "digest: REGISTER without credentials is challenged 401, not bound" challenged
   check "digest: REGISTER answers the 401 and gets 200" \
-    sipp_run digest uac-register-digest.xml 5120 1 -s carol -au carol -ap carol-secret
+    sipp_run digest uac-register-digest.xml 5120 1 -s carol -au carol -ap carol-secret -auth_uri p2p.test
   check "digest: a wrong password is refused (401/403)" \
-    sipp_run digest-wrong uac-register-digest-wrong.xml 5121 1 -s carol -au carol -ap not-the-password
+    sipp_run digest-wrong uac-register-digest-wrong.xml 5121 1 -s carol -au carol -ap not-the-password -auth_uri p2p.test
   check "the server with credentials is still running" kill -0 "$server_pid"
   stop_server
 else

@@ -116,6 +116,11 @@ class Daemon::Impl {
     registrarConfig.defaultExpires = config_.defaultExpires;
     registrarConfig.minExpires = config_.minExpires;
     registrarConfig.maxExpires = config_.maxExpires;
+    registrarConfig.digestAlgorithms.clear();
+    for (const auto& a : config_.digestAlgorithms) {
+      registrarConfig.digestAlgorithms.push_back(a == "MD5" ? registrar::DigestAlgorithm::Md5
+                                                            : registrar::DigestAlgorithm::Sha256);
+    }
     for (const auto& [domain, file] : config_.credentialsFiles) {
       registrarConfig.authentication.push_back(registrar::DomainCredentials{domain, file});
     }

@@ -81,6 +81,12 @@ Result<void> finalize(DaemonConfig& c) {
   if (tls && (c.tlsCertificate.empty() || c.tlsPrivateKey.empty())) {
     return configError("a tls: listener needs tls-certificate and tls-private-key");
   }
+  if (c.digestAlgorithms.empty())
+    return configError("auth.algorithms must name SHA-256, MD5 or both");
+  for (const auto& a : c.digestAlgorithms) {
+    if (a != "SHA-256" && a != "MD5")
+      return configError("auth.algorithms: '" + a + "' is not SHA-256 or MD5");
+  }
   for (const auto& [domain, file] : c.credentialsFiles) {
     bool served = false;
     for (const auto& d : c.domains) served = served || d == domain;
@@ -190,6 +196,7 @@ Result<void> applyConfigFile(const std::string& path, DaemonConfig& c) {
   P2PSIP_TRY(readSeconds(reg, "max_expires", c.maxExpires, "registrar"));
   P2PSIP_TRY(readInteger(reg, "max_bindings", c.maxBindings, "registrar"));
   P2PSIP_TRY(readInteger(reg, "max_bindings_per_aor", c.maxBindingsPerAor, "registrar"));
+  P2PSIP_TRY(readStrings(section("auth"), "algorithms", c.digestAlgorithms, "auth"));
   if (const toml::table* creds = section("auth").get_as<toml::table>("credentials")) {
     for (const auto& [domain, file] : *creds) {
       auto v = file.value<std::string>();

@@ -89,8 +89,9 @@ class DigestAuthenticator::Impl {
   std::vector<std::string> challenges(std::string_view realm, bool stale) {
     const std::string nonce = signer_.issue(timers_.now(), realm);
     std::vector<std::string> out;
-    // RFC 8760 §2.4: one challenge per algorithm, the preferred (SHA-256) first.
-    for (const char* algorithm : {"SHA-256", "MD5"}) {
+    // RFC 8760 §2.4: one challenge per algorithm, the preferred one first.
+    for (DigestAlgorithm a : config_.algorithms) {
+      const char* algorithm = a == DigestAlgorithm::Sha256 ? "SHA-256" : "MD5";
       std::string value = "Digest realm=\"";
       value += realm;
       value += "\", nonce=\"" + nonce + "\", algorithm=" + algorithm + ", qop=\"auth\"";

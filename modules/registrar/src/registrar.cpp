@@ -125,7 +125,9 @@ class Registrar::Impl {
         logger_(std::move(logger)),
         wallClock_(wallClock ? std::move(wallClock)
                              : WallClock([] { return std::chrono::system_clock::now(); })),
-        authenticator_(DigestConfig{config.nonceLifetime, config.maxTrackedNonces}, timers) {
+        authenticator_(
+            DigestConfig{config.nonceLifetime, config.maxTrackedNonces, config.digestAlgorithms},
+            timers) {
     if (auto valid = config.validate(); !valid) {
       throw std::invalid_argument("registrar: " + valid.error().detail);
     }

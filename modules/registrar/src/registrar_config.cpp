@@ -15,6 +15,7 @@ Result<void> RegistrarConfig::validate() const {
   // Expires is 32 bits (§20.19).
   if (maxExpires.count() > 0xffffffffLL) return invalid("maxExpires must be below 2**32 s");
   if (nonceLifetime.count() < 1) return invalid("nonceLifetime must be at least 1 s");
+  if (digestAlgorithms.empty()) return invalid("digestAlgorithms must name at least one algorithm");
   if (maxTrackedNonces == 0) return invalid("maxTrackedNonces must be at least 1");
   if (retryAfter.count() < 1) return invalid("retryAfter must be at least 1 s");
   if (flowTimerDatagram.count() < 1 || flowTimerStream.count() < 1) {

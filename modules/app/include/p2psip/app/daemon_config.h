@@ -40,6 +40,7 @@ struct DaemonConfig {
   std::size_t maxBindingsPerAor = 16;
   std::map<std::string, std::string>
       credentialsFiles;  // domain -> htdigest file; digest auth when set
+  std::vector<std::string> digestAlgorithms{"SHA-256", "MD5"};  // challenge order (RFC 8760 §2.4)
 
   // proxy (RFC 3261 §16)
   std::size_t maxConcurrentRequests = 100'000;

@@ -26,6 +26,9 @@ enum class DigestAlgorithm : std::uint8_t { Md5, Sha256 };
 struct DigestConfig {
   Duration nonceLifetime = std::chrono::minutes(5);
   std::size_t maxTrackedNonces = 65536;
+  // Challenge order (RFC 8760 §2.4: most preferred first). Some clients (sipp, older phones) only
+  // read the first WWW-Authenticate; deployments with such clients put MD5 first.
+  std::vector<DigestAlgorithm> algorithms{DigestAlgorithm::Sha256, DigestAlgorithm::Md5};
 };
 
 // What verify() concluded about a request's credentials.
@@ -61,7 +64,7 @@ class DigestAuthenticator {
   bool hasRealm(std::string_view realm) const;
   bool isKnownUser(std::string_view realm, std::string_view user) const;
 
-  // WWW-Authenticate values for a new challenge in `realm`: SHA-256 first, then MD5
+  // WWW-Authenticate values for a new challenge in `realm`, one per configured algorithm in order
   // (RFC 8760 §2.4), qop="auth", one fresh nonce, stale=true when asked.
   std::vector<std::string> challenges(std::string_view realm, bool stale);
 

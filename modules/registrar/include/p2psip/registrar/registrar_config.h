@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "p2psip/common/result.h"
+#include "p2psip/registrar/digest_authenticator.h"
 
 namespace p2psip::registrar {
 
@@ -29,6 +30,8 @@ struct RegistrarConfig {
   std::vector<DomainCredentials> authentication;
   // How long a nonce is honoured; older ones get 401 with stale=true (RFC 2617 §3.2.1).
   std::chrono::seconds nonceLifetime{300};
+  // Challenge order, most preferred first (RFC 8760 §2.4); see DigestConfig::algorithms.
+  std::vector<DigestAlgorithm> digestAlgorithms{DigestAlgorithm::Sha256, DigestAlgorithm::Md5};
   // Nonces whose highest nonce-count is remembered for replay refusal (bounded memory).
   std::size_t maxTrackedNonces = 65536;
   // Retry-After of the 503 answered when the binding store is full (§21.5.4).
