@@ -26,9 +26,13 @@ std::string addressToString(const asio::ip::address& address) {
 }
 
 std::string Endpoint::toString() const {
+  // Appends rather than "[" + s + "]": GCC 12 at -O3 reports a false -Wrestrict on the latter
+  // (GCC bug 105651), which -Werror turns into a failed release build.
   std::string out;
   if (address.is_v6()) {
-    out = "[" + address.to_string() + "]";
+    out += '[';
+    out += address.to_string();
+    out += ']';
   } else {
     out = address.to_string();
   }
