@@ -208,7 +208,7 @@ def start_server(kind, path):
         data = os.path.join(work, "p2psipd-data")
         os.makedirs(data, exist_ok=True)
         cmd = [path, "--listen", f"udp:127.0.0.1:{port}", "--listen", f"tcp:127.0.0.1:{port}",
-               "--domain", "p2p.test", "--domain", "127.0.0.1", "--data-dir", data,
+               "--domain", "p2p.test", "--data-dir", data,
                "--control-socket", os.path.join(work, "p2psipd.sock"), "--log-level", "warn"]
     else:
         raise SystemExit(f"unknown server kind {kind}")

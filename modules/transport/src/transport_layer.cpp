@@ -164,7 +164,7 @@ Result<net::Endpoint> TransportLayer::Impl::addListener(Protocol protocol,
                                                         const net::Endpoint& local) {
   net::Endpoint bound;
   if (protocol == Protocol::Udp) {
-    auto socket = UdpSocket::open(loop_.context(), local, *this);
+    auto socket = UdpSocket::open(loop_.context(), local, *this, config_.udpSocketBufferBytes);
     if (!socket) return tl::unexpected(socket.error());
     (*socket)->start();
     bound = (*socket)->local();

@@ -31,7 +31,8 @@ class UdpSocket : public std::enable_shared_from_this<UdpSocket> {
   };
 
   static Result<std::shared_ptr<UdpSocket>> open(asio::io_context& context,
-                                                 const net::Endpoint& local, Owner& owner);
+                                                 const net::Endpoint& local, Owner& owner,
+                                                 std::size_t socketBufferBytes);
   UdpSocket(asio::ip::udp::socket socket, net::Endpoint local, Owner& owner);
 
   void start();
@@ -44,6 +45,7 @@ class UdpSocket : public std::enable_shared_from_this<UdpSocket> {
 
  private:
   void receive();
+  void drain();
 
   asio::ip::udp::socket socket_;
   net::Endpoint local_;

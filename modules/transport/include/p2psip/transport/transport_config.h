@@ -27,6 +27,9 @@ struct TransportConfig {
   std::chrono::milliseconds idleTimeout{std::chrono::minutes(5)};
   std::size_t maxConnections = 1024;  // open TCP+TLS connections, both directions
   std::size_t maxInboundBytesPerConnection = 256 * 1024;  // unframed bytes buffered; beyond: close
+  // Kernel receive and send buffer of each UDP socket (SO_RCVBUF/SO_SNDBUF, forced past
+  // net.core.rmem_max when privileged). Bursts beyond the default ~200 KiB are dropped otherwise.
+  std::size_t udpSocketBufferBytes = 4 * 1024 * 1024;
   std::size_t maxOutboundBytesPerConnection =
       1024 * 1024;               // queued for writing; beyond: send fails
   sip::ParseLimits parseLimits;  // per message, datagrams and streams
