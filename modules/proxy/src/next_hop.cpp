@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "next_hop.h"
+#include "p2psip/sip/case_insensitive.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,13 +8,6 @@
 
 namespace p2psip::proxy {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::optional<asio::ip::address> literal(const sip::Uri& uri) {
   if (uri.hostKind != sip::HostKind::Ipv4 && uri.hostKind != sip::HostKind::Ipv6)
@@ -34,11 +28,12 @@ Result<transport::Target> nextHopFor(const sip::Uri& uri) {
   target.protocol =
       uri.scheme == sip::UriScheme::Sips ? transport::Protocol::Tls : transport::Protocol::Udp;
   if (auto t = uri.param("transport")) {
-    if (iequals(*t, "tcp") && uri.scheme != sip::UriScheme::Sips) {
+    if (sip::equalsIgnoringCase(*t, "tcp") && uri.scheme != sip::UriScheme::Sips) {
       target.protocol = transport::Protocol::Tcp;
-    } else if (iequals(*t, "tls") || (iequals(*t, "tcp") && uri.scheme == sip::UriScheme::Sips)) {
+    } else if (sip::equalsIgnoringCase(*t, "tls") ||
+               (sip::equalsIgnoringCase(*t, "tcp") && uri.scheme == sip::UriScheme::Sips)) {
       target.protocol = transport::Protocol::Tls;
-    } else if (!iequals(*t, "udp")) {
+    } else if (!sip::equalsIgnoringCase(*t, "udp")) {
       return makeError(ErrorCode::InvalidArgument, "unsupported transport " + std::string(*t));
     }
   }
@@ -53,9 +48,9 @@ Result<transport::Target> nextHopFor(const sip::Uri& uri) {
 }
 
 std::optional<transport::Protocol> protocolFromVia(std::string_view transport) {
-  if (iequals(transport, "UDP")) return transport::Protocol::Udp;
-  if (iequals(transport, "TCP")) return transport::Protocol::Tcp;
-  if (iequals(transport, "TLS")) return transport::Protocol::Tls;
+  if (sip::equalsIgnoringCase(transport, "UDP")) return transport::Protocol::Udp;
+  if (sip::equalsIgnoringCase(transport, "TCP")) return transport::Protocol::Tcp;
+  if (sip::equalsIgnoringCase(transport, "TLS")) return transport::Protocol::Tls;
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "own_addresses.h"
+#include "p2psip/sip/case_insensitive.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,17 +8,10 @@
 namespace p2psip::proxy {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // §19.1.2: the default port is 5061 for sips or transport=tls, 5060 otherwise.
 std::uint16_t defaultPort(const sip::Uri& uri) {
   if (uri.scheme == sip::UriScheme::Sips) return 5061;
-  if (auto t = uri.param("transport"); t && iequals(*t, "tls")) return 5061;
+  if (auto t = uri.param("transport"); t && sip::equalsIgnoringCase(*t, "tls")) return 5061;
   return 5060;
 }
 
@@ -53,7 +47,7 @@ OwnAddresses::OwnAddresses(std::vector<ProxyAddress> addresses, const sip::Local
 bool OwnAddresses::isOwnHost(std::string_view host) const {
   if (domains_.isOwnHost(host)) return true;
   return std::any_of(addresses_.begin(), addresses_.end(),
-                     [&](const ProxyAddress& a) { return iequals(a.host, host); });
+                     [&](const ProxyAddress& a) { return sip::equalsIgnoringCase(a.host, host); });
 }
 
 bool OwnAddresses::isOwnPort(std::uint16_t port) const {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "p2psip/proxy/proxy_core.h"
+#include "p2psip/common/overloaded.h"
 
 #include <stdexcept>
 #include <utility>
@@ -18,13 +19,6 @@
 
 namespace p2psip::proxy {
 namespace {
-
-template <typename... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <typename... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 const ProxyConfig& validated(const ProxyConfig& config) {
   if (auto ok = config.validate(); !ok) throw std::invalid_argument(ok.error().detail);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "request_validator.h"
+#include "p2psip/sip/case_insensitive.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,13 +10,6 @@
 
 namespace p2psip::proxy {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 tl::unexpected<Rejection> reject(std::uint16_t status, std::string reason) {
   return tl::unexpected<Rejection>(Rejection{status, std::move(reason), {}});
@@ -45,8 +39,9 @@ Result<void, Rejection> RequestValidator::validate(const sip::Message& request,
   // §16.3 step 5: every Proxy-Require tag must be one we support, else 420 listing the others.
   std::string unsupported;
   request.forEachValue(sip::HeaderId::ProxyRequire, [&](std::string_view tag) {
-    const bool known = std::any_of(supported_.begin(), supported_.end(),
-                                   [&](const std::string& s) { return iequals(s, tag); });
+    const bool known = std::any_of(supported_.begin(), supported_.end(), [&](const std::string& s) {
+      return sip::equalsIgnoringCase(s, tag);
+    });
     if (!known) {
       if (!unsupported.empty()) unsupported += ", ";
       unsupported += tag;

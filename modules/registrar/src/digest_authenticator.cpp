@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "p2psip/registrar/digest_authenticator.h"
+#include "p2psip/sip/case_insensitive.h"
 
 #include <cctype>
 #include <fstream>
@@ -16,17 +17,6 @@
 namespace p2psip::registrar {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -110,13 +100,13 @@ class DigestAuthenticator::Impl {
       if (header.id != sip::HeaderId::Authorization) continue;
       auto params = sip::parseAuthParams(header.value);
       if (!params) return malformed("malformed Authorization header");
-      if (!iequals(params->scheme, "Digest")) continue;
+      if (!sip::equalsIgnoringCase(params->scheme, "Digest")) continue;
       if (params->find("realm") != realm) continue;
       auto algorithmText = params->find("algorithm");
       DigestAlgorithm algorithm;
-      if (!algorithmText || iequals(*algorithmText, "MD5")) {
+      if (!algorithmText || sip::equalsIgnoringCase(*algorithmText, "MD5")) {
         algorithm = DigestAlgorithm::Md5;  // RFC 2617 §3.2.2: absent means MD5
-      } else if (iequals(*algorithmText, "SHA-256")) {
+      } else if (sip::equalsIgnoringCase(*algorithmText, "SHA-256")) {
         algorithm = DigestAlgorithm::Sha256;
       } else {
         continue;  // e.g. MD5-sess or SHA-512-256: not offered, so not accepted
@@ -144,7 +134,8 @@ class DigestAuthenticator::Impl {
     if (!response) return malformed("Authorization lacks response");
     // We challenge with qop="auth" only, and nc is what replay refusal needs (RFC 2617 §3.2.2).
     auto qop = p.find("qop");
-    if (!qop || !iequals(*qop, "auth")) return malformed("Authorization must use qop=auth");
+    if (!qop || !sip::equalsIgnoringCase(*qop, "auth"))
+      return malformed("Authorization must use qop=auth");
     auto ncText = p.find("nc");
     auto cnonce = p.find("cnonce");
     if (!ncText || !cnonce || cnonce->empty()) {

@@ -4,19 +4,13 @@
 #include <algorithm>
 #include <cctype>
 
+#include "p2psip/sip/case_insensitive.h"
 #include "p2psip/sip/headers.h"
 #include "p2psip/sip/name_addr.h"
 
 namespace p2psip::registrar {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 tl::unexpected<Rejection> reject(std::uint16_t status, std::string reason) {
   return tl::unexpected<Rejection>(Rejection{status, std::move(reason)});
@@ -25,7 +19,7 @@ tl::unexpected<Rejection> reject(std::uint16_t status, std::string reason) {
 bool hasOptionTag(const sip::Message& request, std::string_view tag) {
   bool found = false;
   request.forEachValue(sip::HeaderId::Supported, [&](std::string_view value) {
-    found = iequals(value, tag);
+    found = sip::equalsIgnoringCase(value, tag);
     return !found;
   });
   return found;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "p2psip/registrar/registrar.h"
+#include "p2psip/sip/case_insensitive.h"
 
 #include <algorithm>
 #include <array>
@@ -24,13 +25,9 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return lower(a) == lower(b);
-}
-
 // The option tags this registrar understands (§10.3 step 2, §8.2.2.3).
 bool isSupportedOptionTag(std::string_view tag) {
-  return iequals(tag, "path") || iequals(tag, "outbound");
+  return sip::equalsIgnoringCase(tag, "path") || sip::equalsIgnoringCase(tag, "outbound");
 }
 
 location::Flow toLocationFlow(const transport::Flow& flow) {

@@ -51,3 +51,11 @@ std::optional<std::string> LocalDomains::canonicalAor(const Uri& uri) const {
 }
 
 }  // namespace p2psip::sip
+
+namespace p2psip::sip {
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return detail::iequals(a, b);
+}
+
+}  // namespace p2psip::sip

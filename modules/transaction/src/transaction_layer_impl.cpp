@@ -4,17 +4,11 @@
 #include <cstdio>
 #include <utility>
 
+#include "p2psip/common/overloaded.h"
 #include "p2psip/sip/parser.h"
 
 namespace p2psip::transaction {
 namespace {
-
-template <typename... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <typename... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 // The transport reports failures per Target; a transaction is affected when it talks to the same
 // connection, or to the same endpoint over the same protocol.
