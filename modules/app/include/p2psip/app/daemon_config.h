@@ -44,7 +44,7 @@ struct DaemonConfig {
 
   // proxy (RFC 3261 §16)
   std::size_t maxConcurrentRequests = 100'000;
-  std::chrono::seconds retryAfter{5};  // in 503 answers under overload
+  std::chrono::seconds retryAfter{5};       // in 503 answers under overload
   std::size_t maxTransactions = 1'000'000;  // RFC 6026 keeps ~3 per call for 32 s
 
   // transport
