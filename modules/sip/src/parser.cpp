@@ -239,14 +239,14 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
   }
 
   if (m.isRequest()) {
-    auto uri = parseUri(m.requestUriText_);
-    if (!uri)
-      return Failure{ParseErrorCode::BadRequestUri, "bad Request-URI (" + uri.error().detail + ")",
-                     400};
-    m.requestUri_ = *uri;
+    if (const char* problem = parseUriInto(m.requestUriText_, m.requestUri_)) {
+      m.requestUri_ = Uri{};
+      return Failure{ParseErrorCode::BadRequestUri,
+                     std::string("bad Request-URI (") + problem + ")", 400};
+    }
     // The headers component is not allowed in a Request-URI (RFC 3261 §19.1.1 table,
     // RFC 4475 §3.1.2.11); acting on an embedded Route would be unsafe.
-    if (uri->isSip() && !uri->headers.empty())
+    if (m.requestUri_.isSip() && !m.requestUri_.headers.empty())
       return Failure{ParseErrorCode::BadRequestUri, "Request-URI must not carry headers", 400};
   }
 
