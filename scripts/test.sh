@@ -33,6 +33,6 @@ bash scripts/fuzz-smoke.sh "${P2PSIP_FUZZ_SECONDS:-20}"
 echo "== release build of every program, and a benchmark smoke run"
 cmake --preset release -DP2PSIP_TESTS=OFF >/dev/null
 cmake --build --preset release -j "$jobs"
-build/release/bench/sip_parse_bench --benchmark_min_time=0.05 --benchmark_repetitions=3 | tail -n 7
+build/release/bench/sip_parse_bench --benchmark_min_time=0.2 --benchmark_repetitions=5 | tail -n 7
 
 echo "test.sh: all stages passed"
