@@ -65,32 +65,36 @@ bool Message::nextListItem(std::string_view& rest, std::string_view& item) {
   return false;
 }
 
-std::string_view Message::store(std::string_view text) {
-  if (text.empty()) return std::string_view(buffer_.get() + bufferSize_, 0);
-  if (arenaUsed_ + text.size() <= arenaCapacity_) {
-    char* dst = buffer_.get() + bufferSize_ + arenaUsed_;
-    std::memcpy(dst, text.data(), text.size());
-    arenaUsed_ += text.size();
-    return {dst, text.size()};
+char* Message::allocate(std::size_t n) {
+  if (arenaUsed_ + n > arenaCapacity_) {
+    // The current chunk is full: start a new one. Earlier chunks stay put, so views stay valid.
+    std::size_t size = std::max<std::size_t>(n, 1024);
+    overflow_.push_back(std::make_unique<char[]>(size));
+    buffer_.swap(overflow_.back());  // newest chunk becomes the arena; the old buffer lives on
+    bufferSize_ = 0;
+    arenaCapacity_ = size;
+    arenaUsed_ = 0;
   }
-  // The first chunk is full: start a new one. Earlier chunks stay put, so views stay valid.
-  std::size_t size = std::max<std::size_t>(text.size(), 1024);
-  overflow_.push_back(std::make_unique<char[]>(size));
-  buffer_.swap(overflow_.back());  // newest chunk becomes the arena; the old buffer lives on
-  bufferSize_ = 0;
-  arenaCapacity_ = size;
-  std::memcpy(buffer_.get(), text.data(), text.size());
-  arenaUsed_ = text.size();
-  return {buffer_.get(), text.size()};
+  char* dst = buffer_.get() + bufferSize_ + arenaUsed_;
+  arenaUsed_ += n;
+  return dst;
+}
+
+std::string_view Message::store(std::string_view text) {
+  return storeParts({text});
 }
 
 std::string_view Message::storeParts(std::initializer_list<std::string_view> parts) {
+  // Joined straight into the arena: edits on the request path allocate nothing per message.
   std::size_t total = 0;
   for (auto p : parts) total += p.size();
-  std::string joined;
-  joined.reserve(total);
-  for (auto p : parts) joined += p;
-  return store(joined);
+  char* dst = allocate(total);
+  std::size_t at = 0;
+  for (auto p : parts) {
+    if (!p.empty()) std::memcpy(dst + at, p.data(), p.size());
+    at += p.size();
+  }
+  return {dst, total};
 }
 
 std::size_t Message::firstIndex(HeaderId id) const {
@@ -274,33 +278,43 @@ void Message::stampReceived(std::string_view sourceAddress, std::uint16_t source
   const bool rport = topVia_.hasRport();
   const bool needReceived = rport || !iequals(topVia_.host, sourceAddress);
   if (!needReceived) return;
-  std::string item;
-  item.reserve(topVia_.text.size() + sourceAddress.size() + 24);
+  // The new top Via is written straight into the arena (this runs for most inbound requests).
+  // Its size is bounded by the old item plus ";received=" + address and "rport=" + 5 digits.
+  HeaderField& h = headers_[i];
+  const std::size_t end = findListEnd(h.value, 0);
+  const std::string_view rest = h.value.substr(end);
+  char* const start = allocate(topVia_.text.size() + sourceAddress.size() + 32 + rest.size());
+  char* out = start;
+  auto put = [&out](std::string_view text) {
+    if (!text.empty()) std::memcpy(out, text.data(), text.size());
+    out += text.size();
+  };
   const std::string_view params = topVia_.params.raw();
   std::size_t prefix = params.empty()
                            ? topVia_.text.size()
                            : static_cast<std::size_t>(params.data() - topVia_.text.data());
-  item.append(trimLws(topVia_.text.substr(0, prefix)));
+  put(trimLws(topVia_.text.substr(0, prefix)));
   topVia_.params.forEach([&](const Param& p) {
     if (iequals(p.name, "received")) return true;
-    item += ';';
+    put(";");
     if (iequals(p.name, "rport")) {
-      item += "rport=";
-      item += std::to_string(sourcePort);
+      char digits[8];
+      auto r = std::to_chars(digits, digits + sizeof digits, sourcePort);
+      put("rport=");
+      put(std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
       return true;
     }
-    item += p.name;
+    put(p.name);
     if (p.hasValue) {
-      item += '=';
-      item += p.value;
+      put("=");
+      put(p.value);
     }
     return true;
   });
-  item += ";received=";
-  item += sourceAddress;
-  HeaderField& h = headers_[i];
-  std::size_t end = findListEnd(h.value, 0);
-  h.value = storeParts({item, h.value.substr(end)});
+  put(";received=");
+  put(sourceAddress);
+  put(rest);
+  h.value = std::string_view(start, static_cast<std::size_t>(out - start));
   h.raw = {};
   refreshTopVia();
 }

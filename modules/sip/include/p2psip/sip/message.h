@@ -128,6 +128,8 @@ class Message {
  private:
   friend class MessageParser;
   Message();
+  // Reserves n bytes of arena; earlier views stay valid.
+  char* allocate(std::size_t n);
   std::string_view store(std::string_view text);
   std::string_view storeParts(std::initializer_list<std::string_view> parts);
   void insertField(std::size_t pos, HeaderId id, std::string_view value);
