@@ -25,5 +25,11 @@ for cm in modules/*/CMakeLists.txt; do
     fi
   done
 done
+# Only the dht module may include OpenDHT, and only from its private sources (docs/architecture.md).
+leaks="$(grep -rlE '#include *[<"]opendht' modules tools bench fuzz tests 2>/dev/null | grep -v '^modules/dht/src/' || true)"
+if [ -n "$leaks" ]; then
+  echo "check-architecture: OpenDHT included outside modules/dht/src: $leaks" >&2
+  status=1
+fi
 [ $status -eq 0 ] && echo "check-architecture: module dependencies match $doc"
 exit $status

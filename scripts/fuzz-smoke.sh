@@ -7,13 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz --target sip_parse_fuzz sdp_parse_fuzz
+# Each entry is <target>:<seed corpus directory under fuzz/corpus>.
+targets="sip_parse_fuzz:sip sdp_parse_fuzz:sdp identity_envelope_fuzz:identity_envelope overlay_record_fuzz:overlay_record"
+cmake --build --preset fuzz --target sip_parse_fuzz sdp_parse_fuzz identity_envelope_fuzz overlay_record_fuzz
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-for target in sip sdp; do
-  mkdir -p "$scratch/$target"
-  echo "fuzz: ${target}_parse_fuzz for ${seconds}s"
-  "build/fuzz/fuzz/${target}_parse_fuzz" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=70000 \
-    -print_final_stats=1 "$scratch/$target" "fuzz/corpus/$target" 2>&1 | tail -n 12
+for entry in $targets; do
+  target="${entry%%:*}"
+  corpus="${entry#*:}"
+  mkdir -p "$scratch/$corpus"
+  echo "fuzz: ${target} for ${seconds}s"
+  "build/fuzz/fuzz/${target}" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=70000 \
+    -print_final_stats=1 "$scratch/$corpus" "fuzz/corpus/$corpus" 2>&1 | tail -n 12
 done
-echo "fuzz: no crash in either target"
+echo "fuzz: no crash in any target"

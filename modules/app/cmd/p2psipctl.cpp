@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // p2psipctl: asks a running p2psipd over its control socket.
-//   p2psipctl [--control-socket PATH | --data-dir DIR] bindings|transactions|counters|status
+//   p2psipctl [--control-socket PATH | --data-dir DIR] COMMAND [ARG]
+//   COMMAND: status, bindings, transactions, counters, overlay, records, peers, lookup AOR
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -13,13 +14,24 @@ int main(int argc, char** argv) {
   std::string socketPath;
   std::string dataDir = "/var/lib/p2psip";
   std::string command;
+  std::string argument;
   cli.add_option("--control-socket", socketPath,
                  "the daemon's control socket (default <data-dir>/control.sock)");
   cli.add_option("--data-dir", dataDir, "the daemon's data directory");
-  cli.add_option("command", command, "bindings, transactions, counters or status")
+  cli.add_option("command", command,
+                 "status, bindings, transactions, counters, overlay, records, peers or lookup")
       ->required()
-      ->check(CLI::IsMember({"bindings", "transactions", "counters", "status", "help"}));
+      ->check(CLI::IsMember({"bindings", "transactions", "counters", "status", "overlay", "records",
+                             "peers", "lookup", "help"}));
+  cli.add_option("argument", argument, "the AOR for lookup");
   CLI11_PARSE(cli, argc, argv);
+  if (command == "lookup") {
+    if (argument.empty() || argument.find_first_of("\r\n") != std::string::npos) {
+      std::fprintf(stderr, "p2psipctl: lookup needs one AOR, e.g. sip:bob@p2p.test\n");
+      return 2;
+    }
+    command += " " + argument;
+  }
   if (socketPath.empty()) socketPath = dataDir + "/control.sock";
   auto answer = p2psip::app::queryControlSocket(socketPath, command);
   if (!answer) {

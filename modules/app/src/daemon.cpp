@@ -10,16 +10,22 @@
 #include <stdexcept>
 
 #include "p2psip/app/control_server.h"
+#include "p2psip/dht/open_dht_lookup_service.h"
+#include "p2psip/identity/node_identity.h"
 #include "p2psip/location/binding_store.h"
 #include "p2psip/location/location_service.h"
+#include "p2psip/location/overlay_location_service.h"
+#include "p2psip/location/user_record_publisher.h"
 #include "p2psip/net/asio_timer_service.h"
 #include "p2psip/net/event_loop.h"
 #include "p2psip/net/tls_context.h"
+#include "p2psip/overlay/peer_directory.h"
 #include "p2psip/proxy/proxy_core.h"
 #include "p2psip/registrar/registrar.h"
 #include "p2psip/sip/aor.h"
 #include "p2psip/transaction/transaction_layer.h"
 #include "p2psip/transport/transport_layer.h"
+#include "peer_directory_resolver.h"
 #include "transaction_user_gate.h"
 
 namespace p2psip::app {
@@ -49,6 +55,7 @@ class RegistrarSink final : public proxy::RequestSink {
 sip::LocalDomains makeDomains(const DaemonConfig& c) {
   std::vector<std::string> hosts;
   for (const auto& l : c.listen) hosts.push_back(net::addressToString(l.endpoint.address));
+  if (c.peerListen) hosts.push_back(net::addressToString(c.peerListen->address));
   return sip::LocalDomains(c.domains, hosts);
 }
 
@@ -56,6 +63,19 @@ template <typename T>
 T orThrow(Result<T> r) {
   if (!r) throw std::runtime_error(r.error().detail);
   return std::move(*r);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+identity::NodeIdentity loadIdentity(const DaemonConfig& c) {
+  identity::IdentityConfig config;
+  config.directory = c.dataDir + "/identity";
+  config.keyType = orThrow(identity::parseKeyType(c.identityKeyType));
+  return orThrow(identity::NodeIdentity::loadOrCreate(config));
 }
 
 }  // namespace
@@ -67,6 +87,7 @@ class Daemon::Impl {
         log_(std::move(log)),
         timers_(loop_),
         domains_(makeDomains(config)),
+        identity_(loadIdentity(config)),
         signals_(loop_.context(), SIGINT, SIGTERM) {
     for (const auto& l : config_.listen) {
       if (l.endpoint.address.is_unspecified()) {
@@ -91,8 +112,17 @@ class Daemon::Impl {
       tls_ = orThrow(net::TlsContext::fromFiles(tlsConfig));
     }
 
+    // Peer links: mutual TLS with node certificates; the key, not a CA, says who a peer is.
+    net::TlsConfig peerTlsConfig;
+    peerTlsConfig.certificateChainFile = identity_.certificateFile();
+    peerTlsConfig.privateKeyFile = identity_.privateKeyFile();
+    peerTlsConfig.verifyPeer = net::PeerVerification::AnyCertificate;
+    peerTls_ = orThrow(net::TlsContext::fromFiles(peerTlsConfig));
+
     transport::TransportConfig transportConfig;
     transportConfig.idleTimeout = config_.idleTimeout;
+    transportConfig.connectTimeout = config_.peerConnectTimeout;
+    transportConfig.sentBy.push_back(config_.peerListen->toString());
     transportConfig.maxConnections = config_.maxConnections;
     for (const auto& l : config_.listen) transportConfig.sentBy.push_back(l.endpoint.toString());
     if (auto r = transport::validate(transportConfig); !r)
@@ -105,6 +135,7 @@ class Daemon::Impl {
     transactions_ = std::make_unique<transaction::TransactionLayer>(
         *transport_, timers_, gate_, transactionConfig, metrics_, Logger(log_));
     transport_->setInboundHandler(*transactions_);
+    transport_->setPeerLinkTls(peerTls_);
 
     location::BindingStoreConfig storeConfig;
     storeConfig.maxBindings = config_.maxBindings;
@@ -126,8 +157,30 @@ class Daemon::Impl {
     }
     registrar_ = std::make_unique<registrar::Registrar>(
         registrarConfig, domains_, *bindings_, *transactions_, timers_, metrics_, Logger(log_));
-    location_ = std::make_unique<location::LocalLocationService>(
-        *bindings_, [this](std::string_view aor) { return registrar_->isKnownUser(aor); });
+    dht::DhtConfig dhtConfig;
+    dhtConfig.port = config_.dhtPort;
+    dhtConfig.bindAddress = config_.dhtBind.empty()
+                                ? net::addressToString(config_.peerListen->address)
+                                : config_.dhtBind;
+    dhtConfig.bootstrap = config_.bootstrap;
+    dhtConfig.network = config_.overlayNetwork;
+    if (auto r = dht::validate(dhtConfig); !r) throw std::runtime_error(r.error().detail);
+    dht_ = std::make_unique<dht::OpenDhtLookupService>(dhtConfig, loop_, metrics_, Logger(log_));
+
+    overlay::PeerDirectoryConfig directoryConfig;
+    directoryConfig.recordLifetime = config_.userRecordLifetime;
+    directory_ = std::make_unique<overlay::PeerDirectory>(
+        directoryConfig, *dht_, identity_, timers_, &systemWallClock, metrics_, Logger(log_));
+    resolver_ = std::make_unique<PeerDirectoryResolver>(*directory_);
+    location_ = std::make_unique<location::OverlayLocationService>(
+        location::OverlayLocationConfig{}, *bindings_,
+        [this](std::string_view aor) { return registrar_->isKnownUser(aor); }, *dht_, *resolver_,
+        identity_.nodeId(), timers_, &systemWallClock, metrics_, Logger(log_));
+    location::UserRecordPublisherConfig publisherConfig;
+    publisherConfig.recordLifetime = config_.userRecordLifetime;
+    publisher_ = std::make_unique<location::UserRecordPublisher>(
+        publisherConfig, *bindings_, *dht_, identity_, timers_, &systemWallClock, metrics_,
+        Logger(log_));
     sink_ = std::make_unique<RegistrarSink>(*registrar_);
 
     proxy::ProxyConfig proxyConfig;
@@ -135,6 +188,9 @@ class Daemon::Impl {
       proxyConfig.addresses.push_back(proxy::ProxyAddress{
           l.protocol, net::addressToString(l.endpoint.address), l.endpoint.port});
     }
+    proxyConfig.addresses.push_back(proxy::ProxyAddress{
+        transport::Protocol::Tls, net::addressToString(config_.peerListen->address),
+        config_.peerListen->port, true, identity_.nodeId().toHex()});
     proxyConfig.maxConcurrentRequests = config_.maxConcurrentRequests;
     proxyConfig.overloadRetryAfterSeconds = static_cast<std::uint32_t>(config_.retryAfter.count());
     proxy_ = std::make_unique<proxy::ProxyCore>(*transactions_, *location_, domains_, proxyConfig,
@@ -153,6 +209,25 @@ class Daemon::Impl {
                          "cannot listen on " + toString(l) + ": " + bound.error().detail);
       }
     }
+    if (auto bound = transport_->addListener(transport::Protocol::Tls, *config_.peerListen,
+                                             transport::ListenerRole::PeerLinks);
+        !bound) {
+      return makeError(ErrorCode::TransportError, "cannot listen for peer links on " +
+                                                      config_.peerListen->toString() + ": " +
+                                                      bound.error().detail);
+    }
+    if (auto r = dht_->start(); !r) {
+      return makeError(ErrorCode::TransportError, "cannot start the DHT node on UDP port " +
+                                                      std::to_string(config_.dhtPort) + ": " +
+                                                      r.error().detail);
+    }
+    directory_->publish({overlay::PeerEndpoint{overlay::LinkTransport::Tls, *config_.peerListen}},
+                        0);
+    log_->info("node {} in overlay '{}': DHT on UDP {}, peer links on tls:{}, {}",
+               identity_.nodeId().toHex(), config_.overlayNetwork, dht_->boundPort(),
+               config_.peerListen->toString(),
+               config_.bootstrap.empty() ? std::string("starting a new overlay")
+                                         : "bootstrapping from " + join(config_.bootstrap));
     if (auto r = control_->listen(config_.controlSocket); !r) return r;
     signals_.async_wait([this](const std::error_code& ec, int signal) {
       if (ec) return;
@@ -170,6 +245,11 @@ class Daemon::Impl {
     if (gate_.draining()) return;
     gate_.close(config_.retryAfter);
     shutdownDeadline_ = timers_.now() + config_.shutdownGrace;
+    // Leave the overlay cleanly: our users and our peer record go at once, not at expiry.
+    const Duration withdrawBound =
+        std::min<Duration>(config_.shutdownGrace, std::chrono::seconds(3));
+    publisher_->withdrawAll(withdrawBound, [this] { usersWithdrawn_ = true; });
+    directory_->withdraw(withdrawBound, [this] { peerWithdrawn_ = true; });
     checkShutdown();
   }
 
@@ -182,6 +262,13 @@ class Daemon::Impl {
     for (const auto& l : config_.listen)
       s << " " << lowerProtocol(l.protocol) << ":" << l.endpoint.toString();
     s << "\nand register them as sip:USER@" << config_.domains.front() << ".\n";
+    s << "Overlay node " << identity_.nodeId().toHex() << ": DHT on UDP " << config_.dhtPort
+      << ", peer links on tls:" << config_.peerListen->toString() << ", "
+      << (config_.bootstrap.empty() ? std::string("a new overlay (others join with --bootstrap ") +
+                                          net::addressToString(config_.peerListen->address) + ":" +
+                                          std::to_string(config_.dhtPort) + ")"
+                                    : "joining via " + join(config_.bootstrap))
+      << ".\n";
     s << "Control socket: " << config_.controlSocket << " (p2psipctl --control-socket "
       << config_.controlSocket << " status)\n";
     return s.str();
@@ -236,16 +323,58 @@ class Daemon::Impl {
     } else if (command == "counters") {
       for (const auto& [name, value] : metrics_.snapshot()) out << name << " " << value << "\n";
       out << "p2psip_app_refused_while_draining_total " << gate_.refusedWhileDraining() << "\n";
+    } else if (command == "overlay") {
+      const auto dhtStats = dht_->stats();
+      const auto dir = directory_->stats();
+      const auto cache = location_->stats();
+      out << "node_id: " << identity_.nodeId().toHex() << "\n";
+      out << "key_type: " << identity::toString(identity_.keyType()) << "\n";
+      out << "network: " << config_.overlayNetwork << "\n";
+      out << "dht_port: " << dht_->boundPort() << "\n";
+      out << "bootstrap:";
+      for (const auto& b : config_.bootstrap) out << " " << b;
+      out << "\npeer_listen: tls:" << config_.peerListen->toString() << "\n";
+      out << "dht_nodes: " << dhtStats.nodes << "\ndht_stored_values: " << dhtStats.storedValues
+          << "\ndht_listens: " << dhtStats.listens << "\n";
+      out << "peer_record_published: " << (dir.published ? "yes" : "no")
+          << "\npeer_record_sequence: " << dir.sequence << "\n";
+      out << "user_records: " << publisher_->size() << "\n";
+      out << "cached_users: " << cache.cachedUsers << "\ncached_peers: " << dir.cachedPeers << "\n";
+    } else if (command == "records") {
+      auto records = publisher_->snapshot(100000);
+      out << records.size() << " user records\n";
+      for (const auto& r : records) {
+        out << r.aor << " sequence=" << r.sequence << " stored=" << (r.stored ? "yes" : "no")
+            << "\n";
+      }
+    } else if (command == "peers") {
+      auto peers = directory_->known();
+      out << peers.size() << " peers\n";
+      for (const auto& p : peers) {
+        out << p.node.toHex();
+        for (const auto& e : p.endpoints) {
+          out << " " << (e.transport == overlay::LinkTransport::Tls ? "tls:" : "other:")
+              << e.endpoint.toString();
+        }
+        out << " capabilities=" << p.capabilities << " sequence=" << p.sequence << "\n";
+      }
+    } else if (command.rfind("lookup ", 0) == 0) {
+      const std::string aor(command.substr(7));
+      auto lines = location_->describe(aor);
+      out << lines.size() << " cached records for " << aor << "\n";
+      for (const auto& l : lines) out << l << "\n";
     } else if (command == "help") {
-      out << "commands: status, bindings, transactions, counters\n";
+      out << "commands: status, bindings, transactions, counters, overlay, records, peers, "
+             "lookup AOR\n";
     } else {
-      out << "error: unknown command (try: status, bindings, transactions, counters)\n";
+      out << "error: unknown command (try: help)\n";
     }
     return out.str();
   }
 
  private:
   bool quiet() {
+    if (!usersWithdrawn_ || !peerWithdrawn_) return false;
     // Finished means no request waits for an answer: every transaction is past its final response.
     if (proxy_->activeRequests() > 0) return false;
     for (const auto& t : transactions_->snapshot()) {
@@ -270,19 +399,27 @@ class Daemon::Impl {
   net::AsioTimerService timers_;
   MetricsRegistry metrics_;
   sip::LocalDomains domains_;
+  identity::NodeIdentity identity_;
   std::shared_ptr<net::TlsContext> tls_;
+  std::shared_ptr<net::TlsContext> peerTls_;
   std::unique_ptr<transport::TransportLayer> transport_;
   TransactionUserGate gate_;
   std::unique_ptr<transaction::TransactionLayer> transactions_;
   std::unique_ptr<location::BindingStore> bindings_;
   std::unique_ptr<registrar::Registrar> registrar_;
-  std::unique_ptr<location::LocalLocationService> location_;
+  std::unique_ptr<dht::OpenDhtLookupService> dht_;
+  std::unique_ptr<overlay::PeerDirectory> directory_;
+  std::unique_ptr<PeerDirectoryResolver> resolver_;
+  std::unique_ptr<location::OverlayLocationService> location_;
+  std::unique_ptr<location::UserRecordPublisher> publisher_;
   std::unique_ptr<RegistrarSink> sink_;
   std::unique_ptr<proxy::ProxyCore> proxy_;
   std::unique_ptr<ControlServer> control_;
   asio::signal_set signals_;
   TimePoint started_{};
   TimePoint shutdownDeadline_{};
+  bool usersWithdrawn_ = false;
+  bool peerWithdrawn_ = false;
 };
 
 Daemon::Daemon(const DaemonConfig& config, std::shared_ptr<spdlog::logger> logger)

@@ -87,6 +87,36 @@ Result<void> finalize(DaemonConfig& c) {
     if (a != "SHA-256" && a != "MD5")
       return configError("auth.algorithms: '" + a + "' is not SHA-256 or MD5");
   }
+  if (!c.peerListen) {
+    c.peerListen = net::Endpoint{c.listen.front().endpoint.address, 5071};
+  }
+  if (c.peerListen->port == 0 || c.peerListen->address.is_unspecified()) {
+    return configError("peer-listen " + c.peerListen->toString() +
+                       " needs a specific address and port: peers find it in our peer record");
+  }
+  for (const auto& l : c.listen) {
+    if (l.endpoint == *c.peerListen) {
+      return configError("peer-listen " + c.peerListen->toString() +
+                         " is also a SIP listen address; give it its own port");
+    }
+  }
+  for (const auto& b : c.bootstrap) {
+    auto e = net::Endpoint::parse(b);
+    if (!e || e->port == 0) {
+      return configError("bootstrap '" + b +
+                         "' must be an IP address and port (names are not resolved)");
+    }
+  }
+  if (c.identityKeyType != "ed25519" && c.identityKeyType != "ecdsa-p256" &&
+      c.identityKeyType != "rsa-2048" && c.identityKeyType != "rsa-4096") {
+    return configError("identity key type '" + c.identityKeyType +
+                       "' is not ed25519, ecdsa-p256, rsa-2048 or rsa-4096");
+  }
+  if (c.userRecordLifetime < std::chrono::seconds(10)) {
+    return configError("overlay record lifetime must be at least 10 seconds");
+  }
+  if (c.peerConnectTimeout.count() <= 0)
+    return configError("peer connect timeout must be positive");
   for (const auto& [domain, file] : c.credentialsFiles) {
     bool served = false;
     for (const auto& d : c.domains) served = served || d == domain;
@@ -162,7 +192,7 @@ Result<void> applyConfigFile(const std::string& path, DaemonConfig& c) {
     return configError(s.str());
   }
   static constexpr std::string_view kSections[] = {"sip",   "daemon",    "registrar", "auth",
-                                                   "proxy", "transport", "tls"};
+                                                   "proxy", "transport", "tls",       "overlay"};
   for (const auto& [key, node] : root) {
     bool known = false;
     for (auto s : kSections) known = known || key.str() == s;
@@ -217,6 +247,24 @@ Result<void> applyConfigFile(const std::string& path, DaemonConfig& c) {
   P2PSIP_TRY(readString(tls, "certificate", c.tlsCertificate, "tls"));
   P2PSIP_TRY(readString(tls, "private_key", c.tlsPrivateKey, "tls"));
   P2PSIP_TRY(readString(tls, "ca", c.tlsCa, "tls"));
+  const toml::table& overlay = section("overlay");
+  std::int64_t dhtPort = c.dhtPort;
+  P2PSIP_TRY(readInteger(overlay, "dht_port", dhtPort, "overlay"));
+  if (dhtPort > 65535) return configError("overlay.dht_port must be at most 65535");
+  c.dhtPort = static_cast<std::uint16_t>(dhtPort);
+  P2PSIP_TRY(readString(overlay, "dht_bind", c.dhtBind, "overlay"));
+  P2PSIP_TRY(readStrings(overlay, "bootstrap", c.bootstrap, "overlay"));
+  P2PSIP_TRY(readString(overlay, "network", c.overlayNetwork, "overlay"));
+  std::string peerListen;
+  P2PSIP_TRY(readString(overlay, "peer_listen", peerListen, "overlay"));
+  if (!peerListen.empty()) {
+    auto e = net::Endpoint::parse(peerListen);
+    if (!e) return configError("overlay.peer_listen '" + peerListen + "' is not ADDR:PORT");
+    c.peerListen = *e;
+  }
+  P2PSIP_TRY(readString(overlay, "identity_key_type", c.identityKeyType, "overlay"));
+  P2PSIP_TRY(readSeconds(overlay, "record_lifetime_seconds", c.userRecordLifetime, "overlay"));
+  P2PSIP_TRY(readSeconds(overlay, "peer_connect_timeout_seconds", c.peerConnectTimeout, "overlay"));
   return {};
 }
 
@@ -227,6 +275,9 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   std::vector<std::string> listen;
   std::vector<std::string> domains;
   std::string dataDir, controlSocket, logLevel;
+  std::optional<std::uint16_t> dhtPort;
+  std::vector<std::string> bootstrap;
+  std::string peerListen;
   cli.add_option("--config", configFile, "TOML configuration file; flags override it");
   cli.add_option("--listen", listen, "udp|tcp|tls:ADDR:PORT to listen on; repeatable");
   cli.add_option("--domain", domains,
@@ -234,6 +285,11 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   cli.add_option("--data-dir", dataDir, "directory for the peer's state");
   cli.add_option("--control-socket", controlSocket, "UNIX socket for p2psipctl");
   cli.add_option("--log-level", logLevel, "trace, debug, info, warn, error or off");
+  cli.add_option("--dht-port", dhtPort, "UDP port of the overlay's DHT node (default 4222)");
+  cli.add_option("--bootstrap", bootstrap,
+                 "ADDR:PORT of a DHT node already in the overlay; repeatable; none = new overlay");
+  cli.add_option("--peer-listen", peerListen,
+                 "ADDR:PORT for TLS peer links (default: first listen address, port 5071)");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -276,6 +332,18 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   if (!dataDir.empty()) out.config.dataDir = dataDir;
   if (!controlSocket.empty()) out.config.controlSocket = controlSocket;
   if (!logLevel.empty()) out.config.logLevel = logLevel;
+  if (dhtPort) out.config.dhtPort = *dhtPort;
+  if (!bootstrap.empty()) out.config.bootstrap = bootstrap;
+  if (!peerListen.empty()) {
+    auto e = net::Endpoint::parse(peerListen);
+    if (!e) {
+      out.exitNow = true;
+      out.exitCode = 2;
+      out.message = "p2psipd: peer-listen '" + peerListen + "' is not ADDR:PORT\n";
+      return out;
+    }
+    out.config.peerListen = *e;
+  }
   if (auto r = finalize(out.config); !r) {
     out.exitNow = true;
     out.exitCode = 2;

@@ -105,3 +105,63 @@ TEST(DaemonConfig, InconsistentExpiryIsRefused) {
 
 }  // namespace
 }  // namespace p2psip::app
+
+namespace p2psip::app {
+namespace {
+
+TEST(OverlayConfig, DefaultsStartANewOverlayOnTheFirstListenAddress) {
+  CommandLine cl = parse({});
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  EXPECT_EQ(cl.config.dhtPort, 4222);
+  EXPECT_TRUE(cl.config.bootstrap.empty());
+  ASSERT_TRUE(cl.config.peerListen);
+  EXPECT_EQ(cl.config.peerListen->toString(), "127.0.0.1:5071");
+  EXPECT_EQ(cl.config.identityKeyType, "ed25519");
+}
+
+TEST(OverlayConfig, FlagsOverrideTheOverlaySectionOfTheFile) {
+  std::string path = writeTemp(R"(
+[overlay]
+dht_port = 4300
+bootstrap = ["198.18.0.9:4222"]
+peer_listen = "198.18.0.1:6000"
+identity_key_type = "ecdsa-p256"
+record_lifetime_seconds = 120
+)");
+  CommandLine cl = parse({"--config", path.c_str(), "--dht-port", "4400", "--bootstrap",
+                          "198.18.0.2:4222", "--bootstrap", "[2001:db8::2]:4222"});
+  std::remove(path.c_str());
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  EXPECT_EQ(cl.config.dhtPort, 4400);
+  EXPECT_EQ(cl.config.bootstrap,
+            (std::vector<std::string>{"198.18.0.2:4222", "[2001:db8::2]:4222"}));
+  EXPECT_EQ(cl.config.peerListen->toString(), "198.18.0.1:6000");  // from the file
+  EXPECT_EQ(cl.config.identityKeyType, "ecdsa-p256");
+  EXPECT_EQ(cl.config.userRecordLifetime.count(), 120);
+  cl = parse({"--peer-listen", "198.18.0.3:5071"});
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  EXPECT_EQ(cl.config.peerListen->toString(), "198.18.0.3:5071");
+}
+
+TEST(OverlayConfig, BadOverlaySettingsAreRefusedWithOneSentence) {
+  struct Case {
+    std::vector<const char*> args;
+    const char* mentions;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--bootstrap", "dht.example.org:4222"}, "names are not resolved"},
+           {{"--bootstrap", "198.18.0.2"}, "bootstrap"},
+           {{"--peer-listen", "0.0.0.0:5071"}, "specific address"},
+           {{"--peer-listen", "127.0.0.1:5060"}, "give it its own port"},
+           {{"--peer-listen", "nowhere"}, "peer-listen"},
+           {{"--dht-port", "70000"}, "dht-port"},
+       }) {
+    CommandLine cl = parse(c.args);
+    EXPECT_TRUE(cl.exitNow) << c.mentions;
+    EXPECT_NE(cl.exitCode, 0) << c.mentions;
+    EXPECT_NE(cl.message.find(c.mentions), std::string::npos) << cl.message;
+  }
+}
+
+}  // namespace
+}  // namespace p2psip::app

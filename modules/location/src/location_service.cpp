@@ -9,7 +9,8 @@ LocalLocationService::LocalLocationService(const BindingStore& store,
                                            KnownUserPredicate isKnownUser)
     : store_(store), isKnownUser_(std::move(isKnownUser)) {}
 
-void LocalLocationService::lookup(std::string_view aor, LookupCallback callback) {
+void LocalLocationService::lookup(std::string_view aor, LookupScope /*scope*/,
+                                  LookupCallback callback) {
   // The local store answers at once; the callback runs inside lookup(), which the interface
   // allows (the DHT-backed implementation answers later).
   LookupResult result;

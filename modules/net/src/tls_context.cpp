@@ -150,6 +150,23 @@ Result<std::string> subjectPublicKeyInfoDer(std::string_view certificateDer) {
   return der;
 }
 
+Result<std::string> publicKeyFingerprint(std::string_view certificateDer) {
+  auto spki = subjectPublicKeyInfoDer(certificateDer);
+  if (!spki) return tl::unexpected(spki.error());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(spki->data(), spki->size(), digest, &len, EVP_sha256(), nullptr) != 1)
+    return makeError(ErrorCode::Unavailable, "certificate: SHA-256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
 Result<PemIdentity> makeSelfSignedIdentity(std::string_view commonName, Duration validity) {
   ERR_clear_error();
   EvpPkeyPtr key(EVP_EC_gen("P-256"));

@@ -44,6 +44,15 @@ Result<transport::Target> nextHopFor(const sip::Uri& uri) {
   }
   const std::uint16_t defaultPort = target.protocol == transport::Protocol::Tls ? 5061 : 5060;
   target.endpoint = net::Endpoint{*address, uri.port.value_or(defaultPort)};
+  // An overlay peer's Record-Route names its NodeId: in-dialog requests go only to that key.
+  if (auto node = uri.param("node"); node && target.protocol == transport::Protocol::Tls) {
+    if (node->size() != 64 || !std::all_of(node->begin(), node->end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        })) {
+      return makeError(ErrorCode::InvalidArgument, "node parameter is not a NodeId");
+    }
+    target.peerIdentity = std::string(*node);
+  }
   return target;
 }
 
@@ -57,6 +66,14 @@ std::optional<transport::Protocol> protocolFromVia(std::string_view transport) {
 std::optional<transport::Target> flowTargetFor(const location::ContactBinding& binding,
                                                const sip::Uri& contact) {
   const auto& flow = binding.flow;
+  if (!binding.peerNode.empty()) {
+    // Served by another overlay peer: over a TLS peer link pinned to its NodeId.
+    transport::Target link;
+    link.protocol = transport::Protocol::Tls;
+    link.endpoint = flow.remote;
+    link.peerIdentity = binding.peerNode;
+    return link;
+  }
   if (flow.remote.port == 0) return std::nullopt;  // no flow recorded (e.g. a remote peer's record)
   transport::Target overFlow;
   overFlow.protocol = static_cast<transport::Protocol>(flow.transport);

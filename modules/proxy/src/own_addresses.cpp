@@ -68,19 +68,43 @@ bool OwnAddresses::isOwnSentBy(const sip::Via& via) const {
 }
 
 const ProxyAddress& OwnAddresses::addressFor(transport::Protocol protocol,
-                                             const net::Endpoint& destination) const {
+                                             const net::Endpoint& destination,
+                                             bool peerLink) const {
+  // Best: same role, protocol and family; then same role and protocol; then same protocol.
+  const ProxyAddress* sameRole = nullptr;
   const ProxyAddress* sameProtocol = nullptr;
   for (const auto& a : addresses_) {
     if (a.protocol != protocol) continue;
-    if (sameFamily(a.host, destination)) return a;
+    if (a.peerLink == peerLink) {
+      if (sameFamily(a.host, destination)) return a;
+      if (sameRole == nullptr) sameRole = &a;
+    }
     if (sameProtocol == nullptr) sameProtocol = &a;
   }
+  if (sameRole != nullptr) return *sameRole;
   return sameProtocol != nullptr ? *sameProtocol : addresses_.front();
 }
 
+bool OwnAddresses::isPeerLinkFlow(const transport::Flow& flow) const {
+  if (flow.protocol != transport::Protocol::Tls || flow.peerIdentity.empty()) return false;
+  bool onPhoneListener = false;
+  for (const auto& a : addresses_) {
+    if (a.protocol != transport::Protocol::Tls || a.port != flow.local.port) continue;
+    if (a.peerLink) return true;
+    onPhoneListener = true;
+  }
+  // Not on any listener of ours: a link we opened to a peer (pinned to its NodeId).
+  return !onPhoneListener;
+}
+
+bool OwnAddresses::hasPeerLinks() const {
+  return std::any_of(addresses_.begin(), addresses_.end(),
+                     [](const ProxyAddress& a) { return a.peerLink; });
+}
+
 std::string OwnAddresses::viaFor(transport::Protocol protocol, const net::Endpoint& destination,
-                                 std::string_view branch) const {
-  const auto& a = addressFor(protocol, destination);
+                                 std::string_view branch, bool peerLink) const {
+  const auto& a = addressFor(protocol, destination, peerLink);
   std::string via = "SIP/2.0/";
   via += transport::toString(protocol);
   via += ' ';
@@ -93,14 +117,18 @@ std::string OwnAddresses::viaFor(transport::Protocol protocol, const net::Endpoi
 }
 
 std::string OwnAddresses::recordRouteFor(transport::Protocol protocol,
-                                         const net::Endpoint& destination) const {
-  const auto& a = addressFor(protocol, destination);
+                                         const net::Endpoint& destination, bool peerLink) const {
+  const auto& a = addressFor(protocol, destination, peerLink);
   std::string rr = "<sip:";
   rr += hostForUri(a.host);
   rr += ':';
   rr += std::to_string(a.port);
   rr += ";transport=";
   rr += lowerProtocol(protocol);
+  if (a.peerLink && !a.nodeId.empty()) {
+    rr += ";node=";
+    rr += a.nodeId;
+  }
   rr += ";lr>";
   return rr;
 }

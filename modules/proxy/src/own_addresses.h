@@ -35,14 +35,22 @@ class OwnAddresses {
   // The address to write for a message leaving over `protocol` towards `destination`: the first of
   // that protocol in the destination's address family, else the first of that protocol, else the
   // first of all.
-  const ProxyAddress& addressFor(transport::Protocol protocol,
-                                 const net::Endpoint& destination) const;
+  // Peer-link addresses are chosen only when `peerLink` (the destination is an overlay peer), and
+  // phone-side ones otherwise, when there is a choice.
+  const ProxyAddress& addressFor(transport::Protocol protocol, const net::Endpoint& destination,
+                                 bool peerLink = false) const;
   // "SIP/2.0/UDP host:port;branch=..." (§16.6 step 8). rport asks the next hop to answer to the
   // source port (RFC 3581), which keeps NATs between peers working.
   std::string viaFor(transport::Protocol protocol, const net::Endpoint& destination,
-                     std::string_view branch) const;
+                     std::string_view branch, bool peerLink = false) const;
   // "<sip:host:port;transport=udp;lr>" (§16.6 step 4; lr for loose routing, §19.1.1).
-  std::string recordRouteFor(transport::Protocol protocol, const net::Endpoint& destination) const;
+  // Towards a peer link it names our peer-link listener and carries `node=<our NodeId>`.
+  std::string recordRouteFor(transport::Protocol protocol, const net::Endpoint& destination,
+                             bool peerLink = false) const;
+  // The request came over an overlay peer link: TLS from a node that proved its key, on one of our
+  // peer-link listeners (or on a link we opened to a peer).
+  bool isPeerLinkFlow(const transport::Flow& flow) const;
+  bool hasPeerLinks() const;
 
  private:
   bool isOwnHost(std::string_view host) const;

@@ -46,6 +46,13 @@ std::optional<BranchTarget> branchTargetFor(const location::ContactBinding& bind
   return target;
 }
 
+// Route values (not header lines): what §16.4 pops one at a time.
+std::size_t routeValues(const sip::Message& request) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto value : request.values(sip::HeaderId::Route)) ++n;
+  return n;
+}
+
 }  // namespace
 
 ProxyCore::ProxyCore(transaction::TransactionLayer& transactions,
@@ -136,52 +143,75 @@ void ProxyCore::onRequest(transaction::ServerTransactionId id, sip::Message&& re
     return;
   }
   // §16.4.
+  const std::size_t routesBefore = routeValues(request);
   if (auto routed = RouteProcessor(*own_).process(request); !routed) {
     respondLocally(id, request, routed.error().status, routed.error().reason);
     return;
   }
+  const bool fromPeer = own_->isPeerLinkFlow(flow);
+  // A request from an overlay peer reaches only this peer's users, or follows a route set that
+  // names us (in-dialog requests through our Record-Route). Anything else would make us a relay
+  // for the peer, into the overlay or out of it.
+  const bool routedThroughUs = routeValues(request) < routesBefore;
   // §16.5.
-  std::visit(Overloaded{
-                 [&](const AnswerOptions&) { answerOptions(id, request); },
-                 [&](const DeliverToSink&) {
-                   metrics_->sinkRequests.inc();
-                   sink_.onRequest(id, std::move(request), flow);
-                 },
-                 [&](const Rejection& r) { respondLocally(id, request, r.status, r.reason); },
-                 [&](const ForwardAsAddressed&) {
-                   if (contexts_.size() >= config_.maxConcurrentRequests) {
-                     metrics_->overloaded.inc();
-                     respondLocally(id, request, 503, "Service Unavailable");
-                     return;
-                   }
-                   startContext(id, std::move(request), flow, loopHash);
-                   if (auto it = contexts_.find(id.value); it != contexts_.end()) {
-                     it->second->fork({BranchTarget{}}, ForkingContext::TargetOrigin::Addressed);
-                   }
-                 },
-                 [&](const LookUpLocation& lookup) {
-                   if (contexts_.size() >= config_.maxConcurrentRequests) {
-                     metrics_->overloaded.inc();
-                     respondLocally(id, request, 503, "Service Unavailable");
-                     return;
-                   }
-                   logger_.debug("proxy looks up {} call_id={} branch={}", lookup.aor,
-                                 request.callId(), request.branch().value_or(""));
-                   std::string callId(request.callId());
-                   startContext(id, std::move(request), flow, loopHash);
-                   metrics_->lookups.inc();
-                   // The callback may run inside lookup() or much later (a DHT): it re-enters by
-                   // id, and a request that ended meanwhile (CANCEL) is simply not found.
-                   std::weak_ptr<ProxyCore*> alive = aliveToken_;
-                   const std::uint64_t contextId = id.value;
-                   location_.lookup(lookup.aor, [alive, contextId, callId = std::move(callId)](
-                                                    Result<location::LookupResult> result) {
-                     if (auto self = alive.lock())
-                       (*self)->onLookupComplete(contextId, callId, std::move(result));
-                   });
-                 },
-             },
-             determineTarget(request, *own_, domains_));
+  std::visit(
+      Overloaded{
+          [&](const AnswerOptions&) { answerOptions(id, request); },
+          [&](const DeliverToSink&) {
+            if (fromPeer) {
+              metrics_->peerRequestsRefused.inc();
+              respondLocally(id, request, 403, "Forbidden (register at your own peer)");
+              return;
+            }
+            metrics_->sinkRequests.inc();
+            sink_.onRequest(id, std::move(request), flow);
+          },
+          [&](const Rejection& r) { respondLocally(id, request, r.status, r.reason); },
+          [&](const ForwardAsAddressed&) {
+            if (fromPeer && !routedThroughUs) {
+              metrics_->peerRequestsRefused.inc();
+              logger_.info("proxy refuses to relay {} for peer {} call_id={} branch={}",
+                           request.methodText(), flow.peerIdentity.substr(0, 8), request.callId(),
+                           request.branch().value_or(""));
+              respondLocally(id, request, 403, "Forbidden (not a user of this peer)");
+              return;
+            }
+            if (contexts_.size() >= config_.maxConcurrentRequests) {
+              metrics_->overloaded.inc();
+              respondLocally(id, request, 503, "Service Unavailable");
+              return;
+            }
+            startContext(id, std::move(request), flow, loopHash);
+            if (auto it = contexts_.find(id.value); it != contexts_.end()) {
+              it->second->fork({BranchTarget{}}, ForkingContext::TargetOrigin::Addressed);
+            }
+          },
+          [&](const LookUpLocation& lookup) {
+            if (contexts_.size() >= config_.maxConcurrentRequests) {
+              metrics_->overloaded.inc();
+              respondLocally(id, request, 503, "Service Unavailable");
+              return;
+            }
+            logger_.debug("proxy looks up {} call_id={} branch={}", lookup.aor, request.callId(),
+                          request.branch().value_or(""));
+            std::string callId(request.callId());
+            startContext(id, std::move(request), flow, loopHash);
+            metrics_->lookups.inc();
+            // The callback may run inside lookup() or much later (a DHT): it re-enters by
+            // id, and a request that ended meanwhile (CANCEL) is simply not found.
+            std::weak_ptr<ProxyCore*> alive = aliveToken_;
+            const std::uint64_t contextId = id.value;
+            location_.lookup(
+                lookup.aor,
+                fromPeer ? location::LookupScope::ThisPeer : location::LookupScope::Everywhere,
+                [alive, contextId,
+                 callId = std::move(callId)](Result<location::LookupResult> result) {
+                  if (auto self = alive.lock())
+                    (*self)->onLookupComplete(contextId, callId, std::move(result));
+                });
+          },
+      },
+      determineTarget(request, *own_, domains_));
 }
 
 void ProxyCore::startContext(transaction::ServerTransactionId id, sip::Message&& request,
@@ -268,9 +298,16 @@ void ProxyCore::onAck(sip::Message&& ack, const transport::Flow& flow) {
                  ack.branch().value_or(""));
     return;
   }
+  const std::size_t routesBefore = routeValues(ack);
   if (auto routed = RouteProcessor(*own_).process(ack); !routed) {
     logger_.info("proxy drops ACK: {} call_id={} branch={}", routed.error().reason, ack.callId(),
                  ack.branch().value_or(""));
+    return;
+  }
+  if (own_->isPeerLinkFlow(flow) && routeValues(ack) >= routesBefore) {
+    metrics_->peerRequestsRefused.inc();
+    logger_.info("proxy drops ACK from peer {} not routed through us call_id={} branch={}",
+                 flow.peerIdentity.substr(0, 8), ack.callId(), ack.branch().value_or(""));
     return;
   }
   if (!std::holds_alternative<ForwardAsAddressed>(determineTarget(ack, *own_, domains_))) {

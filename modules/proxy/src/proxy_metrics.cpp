@@ -19,6 +19,7 @@ ProxyMetrics::ProxyMetrics(MetricsRegistry& registry)
       statelessForwarded(registry.counter("p2psip_proxy_stateless_forwarded_total")),
       cancels(registry.counter("p2psip_proxy_cancels_total")),
       overloaded(registry.counter("p2psip_proxy_overload_rejections_total")),
+      peerRequestsRefused(registry.counter("p2psip_proxy_peer_requests_refused_total")),
       active(registry.gauge("p2psip_proxy_active_requests")) {}
 
 }  // namespace p2psip::proxy

@@ -81,14 +81,21 @@ Result<TargetRequest> buildTargetRequest(const sip::Message& original, const Bra
   // Step 4: Record-Route so that the dialog's later requests come back through us. When the
   // transport changes here, RFC 5658 double Record-Route: the upstream side first (it ends up
   // below), then the downstream side on top.
+  // Crossing between the phone side and an overlay peer link is such a change too, even over TLS
+  // on both sides: each side must route back to its own listener.
+  const bool toPeer = !destination->peerIdentity.empty();
+  const bool fromPeer = own.isPeerLinkFlow(options.inbound);
   if (options.recordRoute && createsDialog(request)) {
-    if (options.inbound.protocol != destination->protocol) {
-      request.pushRecordRoute(own.recordRouteFor(options.inbound.protocol, options.inbound.remote));
+    if (options.inbound.protocol != destination->protocol || fromPeer != toPeer) {
+      request.pushRecordRoute(
+          own.recordRouteFor(options.inbound.protocol, options.inbound.remote, fromPeer));
     }
-    request.pushRecordRoute(own.recordRouteFor(destination->protocol, destination->endpoint));
+    request.pushRecordRoute(
+        own.recordRouteFor(destination->protocol, destination->endpoint, toPeer));
   }
   // Step 8: our Via, whose branch carries the loop hash (§16.6 step 8, LoopHash).
-  if (!request.pushVia(own.viaFor(destination->protocol, destination->endpoint, options.branch))) {
+  if (!request.pushVia(
+          own.viaFor(destination->protocol, destination->endpoint, options.branch, toPeer))) {
     return makeError(ErrorCode::InvalidArgument, "our Via does not parse");
   }
   return TargetRequest{std::move(request), *destination};

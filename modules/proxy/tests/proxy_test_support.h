@@ -86,8 +86,11 @@ class FakeSender final : public transport::MessageSender {
 // the test completes pending lookups explicitly (a DHT answering later).
 class FakeLocationService final : public location::LocationService {
  public:
-  void lookup(std::string_view aor, location::LookupCallback callback) override {
+  using location::LocationService::lookup;
+  void lookup(std::string_view aor, location::LookupScope scope,
+              location::LookupCallback callback) override {
     lookedUp.emplace_back(aor);
+    scopes.push_back(scope);
     if (deferred) {
       pending.emplace_back(std::string(aor), std::move(callback));
       return;
@@ -110,6 +113,7 @@ class FakeLocationService final : public location::LocationService {
   bool deferred = false;
   bool failure = false;
   std::vector<std::string> lookedUp;
+  std::vector<location::LookupScope> scopes;
   std::deque<std::pair<std::string, location::LookupCallback>> pending;
 };
 

@@ -78,7 +78,10 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   bool framingLost() const { return framer_.fatal(); }
   const net::Endpoint& local() const { return local_; }
   const net::Endpoint& remote() const { return remote_; }
-  Flow flow() const { return Flow{protocol_, local_, remote_, id_}; }
+  Flow flow() const { return Flow{protocol_, local_, remote_, id_, peerIdentity_}; }
+  // Set by the owner once the TLS handshake has shown the other end's key.
+  void setPeerIdentity(std::string fingerprint) { peerIdentity_ = std::move(fingerprint); }
+  const std::string& peerIdentity() const { return peerIdentity_; }
   std::size_t bytesQueued() const { return bytesQueued_; }
   TimePoint lastActivity() const { return lastActivity_; }
   std::optional<std::string> peerCertificateDer();
@@ -115,6 +118,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   net::Endpoint local_;
   net::Endpoint remote_;
   TimePoint lastActivity_;
+  std::string peerIdentity_;
 };
 
 }  // namespace p2psip::transport

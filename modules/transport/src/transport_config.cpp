@@ -11,6 +11,8 @@ Result<void> validate(const TransportConfig& config) {
   };
   if (config.idleTimeout <= std::chrono::milliseconds::zero())
     return invalid("idleTimeout must be positive");
+  if (config.connectTimeout <= std::chrono::milliseconds::zero())
+    return invalid("connectTimeout must be positive");
   if (config.maxConnections == 0) return invalid("maxConnections must be at least 1");
   if (config.parseLimits.maxMessageSize == 0 || config.parseLimits.maxHeaders == 0 ||
       config.parseLimits.maxHeaderLength == 0) {

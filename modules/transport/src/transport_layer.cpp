@@ -39,6 +39,8 @@ struct TransportMetrics {
         connectionsOverflowed(r.counter("p2psip_transport_connections_overflowed_total")),
         keepAlivePings(r.counter("p2psip_transport_keepalive_pings_received_total")),
         keepAliveTimeouts(r.counter("p2psip_transport_keepalive_timeouts_total")),
+        connectTimeouts(r.counter("p2psip_transport_connect_timeouts_total")),
+        peerIdentityMismatches(r.counter("p2psip_transport_peer_identity_mismatches_total")),
         connections(r.gauge("p2psip_transport_connections")) {}
 
   Counter& messagesReceived;
@@ -54,6 +56,8 @@ struct TransportMetrics {
   Counter& connectionsOverflowed;  // inbound byte cap exceeded
   Counter& keepAlivePings;
   Counter& keepAliveTimeouts;
+  Counter& connectTimeouts;         // outbound connections not up within connectTimeout
+  Counter& peerIdentityMismatches;  // pinned TLS peers that proved another key
   Gauge& connections;
 };
 
@@ -76,7 +80,9 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
   ~Impl();
 
   void setInboundHandler(InboundHandler& handler) { handler_ = &handler; }
-  Result<net::Endpoint> addListener(Protocol protocol, const net::Endpoint& local);
+  Result<net::Endpoint> addListener(Protocol protocol, const net::Endpoint& local,
+                                    ListenerRole role);
+  void setPeerLinkTls(std::shared_ptr<net::TlsContext> tls) { peerTls_ = std::move(tls); }
   Result<void> send(const sip::Message& message, const Target& target);
   void closeConnection(ConnectionId id) { drop(id, Report::Never, {}); }
   std::optional<std::string> peerCertificateDer(ConnectionId id) const;
@@ -92,6 +98,7 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
     TimerId idleTimer = kNoTimer;
     TimerId pingTimer = kNoTimer;
     TimerId pongTimer = kNoTimer;
+    TimerId connectTimer = kNoTimer;
   };
   using RemoteKey = std::pair<Protocol, net::Endpoint>;
   enum class Report { Never, IfMessagesLost, Always };
@@ -111,7 +118,10 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
   Result<void> sendOnStream(std::string bytes, const Target& target);
   std::shared_ptr<StreamConnection> makeConnection(Protocol protocol, bool outbound,
                                                    asio::ip::tcp::socket socket,
-                                                   const std::optional<net::Endpoint>& target);
+                                                   const std::optional<net::Endpoint>& target,
+                                                   std::shared_ptr<net::TlsContext> tls,
+                                                   std::string expectedPeer);
+  void scheduleConnectTimeout(ConnectionId id);
 
   void drop(ConnectionId id, Report report, const Error& failure);
   void forget(ConnectionId id);
@@ -125,10 +135,12 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
   Logger logger_;
   TransportConfig config_;
   std::shared_ptr<net::TlsContext> tls_;
+  std::shared_ptr<net::TlsContext> peerTls_;
   InboundHandler* handler_ = nullptr;
   SentBySet sentBy_;
   std::vector<std::shared_ptr<UdpSocket>> udpSockets_;
   std::vector<std::shared_ptr<StreamListener>> streamListeners_;
+  std::unordered_map<const StreamListener*, ListenerRole> listenerRoles_;
   std::unordered_map<ConnectionId, ConnectionEntry> connections_;
   std::map<RemoteKey, ConnectionId> byRemote_;  // reuse index (RFC 3261 §18.1.1 / §18.2.2)
   ConnectionId nextConnectionId_ = 1;
@@ -155,13 +167,19 @@ TransportLayer::Impl::~Impl() {
     timers_.cancel(entry.idleTimer);
     timers_.cancel(entry.pingTimer);
     timers_.cancel(entry.pongTimer);
+    timers_.cancel(entry.connectTimer);
     entry.connection->detach();
   }
   metrics_.connections.add(-static_cast<std::int64_t>(connections_.size()));
 }
 
 Result<net::Endpoint> TransportLayer::Impl::addListener(Protocol protocol,
-                                                        const net::Endpoint& local) {
+                                                        const net::Endpoint& local,
+                                                        ListenerRole role) {
+  if (role == ListenerRole::PeerLinks && (protocol != Protocol::Tls || !peerTls_)) {
+    return makeError(ErrorCode::Unavailable,
+                     "peer-link listener " + local.toString() + " needs TLS and a node identity");
+  }
   net::Endpoint bound;
   if (protocol == Protocol::Udp) {
     auto socket = UdpSocket::open(loop_.context(), local, *this, config_.udpSocketBufferBytes);
@@ -170,12 +188,13 @@ Result<net::Endpoint> TransportLayer::Impl::addListener(Protocol protocol,
     bound = (*socket)->local();
     udpSockets_.push_back(std::move(*socket));
   } else {
-    if (protocol == Protocol::Tls && !tls_) {
+    if (protocol == Protocol::Tls && role == ListenerRole::Phones && !tls_) {
       return makeError(ErrorCode::Unavailable,
                        "TLS listener " + local.toString() + " needs a TLS context");
     }
     auto listener = StreamListener::open(loop_.context(), protocol, local, *this);
     if (!listener) return tl::unexpected(listener.error());
+    listenerRoles_[listener->get()] = role;
     (*listener)->start();
     bound = (*listener)->local();
     streamListeners_.push_back(std::move(*listener));
@@ -193,7 +212,7 @@ void TransportLayer::Impl::onDatagram(UdpSocket& socket, std::string_view datagr
                                       const net::Endpoint& from) {
   // CRLF-only datagrams are keep-alive noise (RFC 5626 §3.5.1 pings over UDP, NAT refreshers).
   if (isOnlyCrlf(datagram)) return;
-  const Flow flow{Protocol::Udp, socket.local(), from, 0};
+  const Flow flow{Protocol::Udp, socket.local(), from, 0, {}};
   auto parsed = sip::parseDatagram(datagram, config_.parseLimits);
   if (!parsed) {
     onParseError(std::move(parsed.error()), flow);
@@ -316,7 +335,13 @@ Result<void> TransportLayer::Impl::sendOnStream(std::string bytes, const Target&
     auto it = connections_.find(id);
     if (it == connections_.end()) return nullptr;
     StreamConnection& c = *it->second.connection;
-    return c.protocol() == target.protocol && !c.closed() && !c.closing() ? &c : nullptr;
+    if (c.protocol() != target.protocol || c.closed() || c.closing()) return nullptr;
+    // A pinned target only rides a connection that proved (or is being opened to prove) its key.
+    if (!target.peerIdentity.empty() && c.peerIdentity() != target.peerIdentity &&
+        it->second.openedFor.peerIdentity != target.peerIdentity) {
+      return nullptr;
+    }
+    return &c;
   };
   // §18.2.2: the connection the request came on, if still open; RFC 5626: the flow named.
   if (target.connection != 0) {
@@ -330,7 +355,11 @@ Result<void> TransportLayer::Impl::sendOnStream(std::string bytes, const Target&
   if (auto it = byRemote_.find({target.protocol, target.endpoint}); it != byRemote_.end()) {
     if (auto* c = usable(it->second)) return c->write(std::move(bytes));
   }
-  if (target.protocol == Protocol::Tls && !tls_) {
+  const bool peerLink = target.protocol == Protocol::Tls && !target.peerIdentity.empty();
+  // Unpinned TLS (a stray 2xx relayed by Via towards a peer) falls back to the peer-link context
+  // on a peer that serves no phones over TLS.
+  const std::shared_ptr<net::TlsContext>& tls = peerLink || !tls_ ? peerTls_ : tls_;
+  if (target.protocol == Protocol::Tls && !tls) {
     return makeError(ErrorCode::Unavailable, "no TLS context for " + target.endpoint.toString());
   }
   if (connections_.size() >= config_.maxConnections) {
@@ -338,29 +367,50 @@ Result<void> TransportLayer::Impl::sendOnStream(std::string bytes, const Target&
     return makeError(ErrorCode::LimitExceeded,
                      "connection limit " + std::to_string(config_.maxConnections) + " reached");
   }
-  auto connection = makeConnection(target.protocol, true, asio::ip::tcp::socket(loop_.context()),
-                                   target.endpoint);
+  auto connection =
+      makeConnection(target.protocol, true, asio::ip::tcp::socket(loop_.context()), target.endpoint,
+                     target.protocol == Protocol::Tls ? tls : nullptr, target.peerIdentity);
   if (auto queued = connection->write(std::move(bytes)); !queued) {
     drop(connection->id(), Report::Never, {});
     return queued;
   }
+  scheduleConnectTimeout(connection->id());
   connection->connect(target.endpoint);
   return {};
+}
+
+void TransportLayer::Impl::scheduleConnectTimeout(ConnectionId id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  it->second.connectTimer = timers_.schedule(config_.connectTimeout, [this, id] {
+    auto found = connections_.find(id);
+    if (found == connections_.end()) return;
+    found->second.connectTimer = kNoTimer;
+    if (found->second.connection->established()) return;
+    metrics_.connectTimeouts.inc();
+    logger_.debug("connection {} to {} not up within {} ms", id,
+                  found->second.openedFor.endpoint.toString(), config_.connectTimeout.count());
+    drop(id, Report::Always,
+         Error{ErrorCode::Timeout, "no connection to " +
+                                       found->second.openedFor.endpoint.toString() + " within " +
+                                       std::to_string(config_.connectTimeout.count()) + " ms"});
+  });
 }
 
 // ---- connections
 
 std::shared_ptr<StreamConnection> TransportLayer::Impl::makeConnection(
     Protocol protocol, bool outbound, asio::ip::tcp::socket socket,
-    const std::optional<net::Endpoint>& target) {
+    const std::optional<net::Endpoint>& target, std::shared_ptr<net::TlsContext> tls,
+    std::string expectedPeer) {
   const ConnectionId id = nextConnectionId_++;
   const StreamConnection::Limits limits{config_.parseLimits, config_.maxInboundBytesPerConnection,
                                         config_.maxOutboundBytesPerConnection};
   auto connection = std::make_shared<StreamConnection>(id, protocol, outbound, std::move(socket),
-                                                       protocol == Protocol::Tls ? tls_ : nullptr,
-                                                       limits, timers_, *this);
+                                                       std::move(tls), limits, timers_, *this);
   const net::Endpoint remote = target ? *target : connection->remote();
-  connections_.emplace(id, ConnectionEntry{connection, Target{protocol, remote, id, {}}});
+  connections_.emplace(
+      id, ConnectionEntry{connection, Target{protocol, remote, id, {}, std::move(expectedPeer)}});
   byRemote_[{protocol, remote}] = id;
   metrics_.connectionsOpened.inc();
   metrics_.connections.add(1);
@@ -378,13 +428,39 @@ void TransportLayer::Impl::onAccepted(StreamListener& listener, asio::ip::tcp::s
     socket.close(ignored);
     return;
   }
-  auto connection = makeConnection(listener.protocol(), false, std::move(socket), std::nullopt);
+  const auto role = listenerRoles_.find(&listener);
+  const bool peerLinks = role != listenerRoles_.end() && role->second == ListenerRole::PeerLinks;
+  auto connection = makeConnection(
+      listener.protocol(), false, std::move(socket), std::nullopt,
+      listener.protocol() == Protocol::Tls ? (peerLinks ? peerTls_ : tls_) : nullptr, {});
   logger_.debug("accepted {} connection {} from {}", toString(listener.protocol()),
                 connection->id(), connection->remote().toString());
   connection->start();
 }
 
 void TransportLayer::Impl::onEstablished(StreamConnection& connection) {
+  if (connection.protocol() == Protocol::Tls) {
+    if (auto der = connection.peerCertificateDer()) {
+      if (auto fingerprint = net::publicKeyFingerprint(*der)) {
+        connection.setPeerIdentity(std::move(*fingerprint));
+      }
+    }
+    auto it = connections_.find(connection.id());
+    if (it != connections_.end() && !it->second.openedFor.peerIdentity.empty() &&
+        it->second.openedFor.peerIdentity != connection.peerIdentity()) {
+      // The address answered, but not with the key we looked up: someone else holds it now (or
+      // pretends to). Never deliver the queued request there.
+      metrics_.peerIdentityMismatches.inc();
+      logger_.warn("peer at {} proved key {}, expected {}; closing", connection.remote().toString(),
+                   connection.peerIdentity().empty() ? "(none)" : connection.peerIdentity(),
+                   it->second.openedFor.peerIdentity);
+      drop(connection.id(), Report::Always,
+           Error{ErrorCode::TransportError, "peer at " + connection.remote().toString() +
+                                                " is not node " +
+                                                it->second.openedFor.peerIdentity});
+      return;
+    }
+  }
   logger_.debug("{} connection {} to {} established", toString(connection.protocol()),
                 connection.id(), connection.remote().toString());
   if (connection.outbound() && config_.keepAlive.pingInterval > std::chrono::milliseconds::zero()) {
@@ -422,6 +498,7 @@ void TransportLayer::Impl::forget(ConnectionId id) {
   timers_.cancel(entry.idleTimer);
   timers_.cancel(entry.pingTimer);
   timers_.cancel(entry.pongTimer);
+  timers_.cancel(entry.connectTimer);
   for (const RemoteKey& key :
        {RemoteKey{entry.openedFor.protocol, entry.openedFor.endpoint},
         RemoteKey{entry.connection->protocol(), entry.connection->remote()}}) {
@@ -478,8 +555,8 @@ void TransportLayer::Impl::schedulePing(ConnectionId id) {
 // ---- introspection
 
 ConnectionInfo TransportLayer::Impl::infoOf(const StreamConnection& c) {
-  return ConnectionInfo{c.id(),       c.protocol(),    c.local(),      c.remote(),
-                        c.outbound(), c.established(), c.bytesQueued()};
+  return ConnectionInfo{c.id(),       c.protocol(),    c.local(),       c.remote(),
+                        c.outbound(), c.established(), c.bytesQueued(), c.peerIdentity()};
 }
 
 std::optional<std::string> TransportLayer::Impl::peerCertificateDer(ConnectionId id) const {
@@ -505,7 +582,11 @@ std::vector<ConnectionInfo> TransportLayer::Impl::connections() const {
 std::vector<Listener> TransportLayer::Impl::listeners() const {
   std::vector<Listener> out;
   for (const auto& s : udpSockets_) out.push_back(Listener{Protocol::Udp, s->local()});
-  for (const auto& l : streamListeners_) out.push_back(Listener{l->protocol(), l->local()});
+  for (const auto& l : streamListeners_) {
+    auto role = listenerRoles_.find(l.get());
+    out.push_back(Listener{l->protocol(), l->local(),
+                           role == listenerRoles_.end() ? ListenerRole::Phones : role->second});
+  }
   return out;
 }
 
@@ -531,8 +612,12 @@ TransportLayer::~TransportLayer() = default;
 void TransportLayer::setInboundHandler(InboundHandler& handler) {
   impl_->setInboundHandler(handler);
 }
-Result<net::Endpoint> TransportLayer::addListener(Protocol protocol, const net::Endpoint& local) {
-  return impl_->addListener(protocol, local);
+Result<net::Endpoint> TransportLayer::addListener(Protocol protocol, const net::Endpoint& local,
+                                                  ListenerRole role) {
+  return impl_->addListener(protocol, local, role);
+}
+void TransportLayer::setPeerLinkTls(std::shared_ptr<net::TlsContext> tls) {
+  impl_->setPeerLinkTls(std::move(tls));
 }
 Result<void> TransportLayer::send(const sip::Message& message, const Target& target) {
   return impl_->send(message, target);

@@ -87,5 +87,87 @@ TEST_F(TlsTransport, TlsListenerWithoutContextIsRefused) {
   EXPECT_EQ(bound.error().code, ErrorCode::Unavailable);
 }
 
+// Overlay peer links: the sender names the key it looked up (the peer's NodeId) and the transport
+// refuses to deliver to anyone else at that address.
+class PeerLinks : public TlsTransport {
+ protected:
+  std::string fingerprintOf(const TempIdentity& id) {
+    auto fp = net::publicKeyFingerprint(id.certificateDer());
+    EXPECT_TRUE(fp);
+    return fp ? *fp : std::string();
+  }
+};
+
+TEST_F(PeerLinks, PinnedSendReachesThePeerAndBothSidesSeeEachOthersKey) {
+  TransportConfig aliceConfig;
+  aliceConfig.sentBy = {"127.0.0.1:5999"};  // the Via our requests carry
+  Node alice(loop, timers, aliceConfig);
+  Node bob(loop, timers);
+  alice.transport.setPeerLinkTls(aliceId.context(net::PeerVerification::AnyCertificate));
+  bob.transport.setPeerLinkTls(bobId.context(net::PeerVerification::AnyCertificate));
+  auto bobBound = bob.transport.addListener(Protocol::Tls, loopback4(), ListenerRole::PeerLinks);
+  ASSERT_TRUE(bobBound) << bobBound.error().detail;
+  bob.answerRequestsWith(200);
+  const std::string bobKey = fingerprintOf(bobId);
+  ASSERT_TRUE(alice.transport.send(
+      parse(requestText(tlsVia(net::Endpoint{bobBound->address, 5999}))),
+      Target{.protocol = Protocol::Tls, .endpoint = *bobBound, .peerIdentity = bobKey}));
+  ASSERT_TRUE(loop.runUntil([&] { return alice.handler.messages.size() == 1; }, kEventually));
+  EXPECT_EQ(alice.handler.messages[0].flow.peerIdentity, bobKey);
+  ASSERT_EQ(bob.handler.messages.size(), 1u);
+  EXPECT_EQ(bob.handler.messages[0].flow.peerIdentity, fingerprintOf(aliceId));
+  // The link is reused for the next request to the same node.
+  ASSERT_TRUE(alice.transport.send(
+      parse(requestText(tlsVia(net::Endpoint{bobBound->address, 5999}))),
+      Target{.protocol = Protocol::Tls, .endpoint = *bobBound, .peerIdentity = bobKey}));
+  ASSERT_TRUE(loop.runUntil([&] { return alice.handler.messages.size() == 2; }, kEventually));
+  EXPECT_EQ(alice.transport.stats().connections, 1u);
+}
+
+TEST_F(PeerLinks, AnotherKeyAtThePinnedAddressGetsNothingAndTheSenderHearsWhy) {
+  TempIdentity malloryId{"mallory"};
+  Node alice(loop, timers);
+  Node mallory(loop, timers);
+  alice.transport.setPeerLinkTls(aliceId.context(net::PeerVerification::AnyCertificate));
+  mallory.transport.setPeerLinkTls(malloryId.context(net::PeerVerification::AnyCertificate));
+  auto bound = mallory.transport.addListener(Protocol::Tls, loopback4(), ListenerRole::PeerLinks);
+  ASSERT_TRUE(bound);
+  ASSERT_TRUE(alice.transport.send(
+      parse(requestText(tlsVia(net::Endpoint{bound->address, 5999}))),
+      Target{.protocol = Protocol::Tls, .endpoint = *bound, .peerIdentity = fingerprintOf(bobId)}));
+  ASSERT_TRUE(loop.runUntil([&] { return !alice.handler.errors.empty(); }, kEventually));
+  EXPECT_NE(alice.handler.errors[0].second.detail.find("is not node"), std::string::npos);
+  EXPECT_EQ(alice.counter("p2psip_transport_peer_identity_mismatches_total"), 1u);
+  loop.runFor(std::chrono::milliseconds(50));
+  EXPECT_TRUE(mallory.handler.messages.empty());
+}
+
+TEST_F(PeerLinks, APeerThatDoesNotAnswerFailsWithinTheConnectTimeout) {
+  // A listening socket whose backlog we never accept from still completes TCP handshakes, so use
+  // a bound but non-listening TCP port instead: the connect is refused at once; then a silent TLS
+  // server (accepts TCP, never speaks TLS) for the timeout.
+  asio::ip::tcp::acceptor silent(loop.context(), loopback4().toTcp());
+  const net::Endpoint silentAt = net::Endpoint::fromAsio(silent.local_endpoint());
+  TransportConfig config;
+  config.connectTimeout = std::chrono::milliseconds(200);
+  Node alice(loop, timers, config);
+  alice.transport.setPeerLinkTls(aliceId.context(net::PeerVerification::AnyCertificate));
+  ASSERT_TRUE(alice.transport.send(
+      parse(requestText(tlsVia(net::Endpoint{silentAt.address, 5999}))),
+      Target{
+          .protocol = Protocol::Tls, .endpoint = silentAt, .peerIdentity = fingerprintOf(bobId)}));
+  ASSERT_TRUE(loop.runUntil([&] { return !alice.handler.errors.empty(); }, kEventually));
+  EXPECT_EQ(alice.handler.errors[0].second.code, ErrorCode::Timeout);
+  EXPECT_EQ(alice.counter("p2psip_transport_connect_timeouts_total"), 1u);
+  EXPECT_EQ(alice.transport.stats().connections, 0u);
+}
+
+TEST_F(PeerLinks, PeerLinkListenerNeedsANodeIdentity) {
+  Node plain(loop, timers);
+  auto bound = plain.transport.addListener(Protocol::Tls, loopback4(), ListenerRole::PeerLinks);
+  ASSERT_FALSE(bound);
+  EXPECT_NE(bound.error().detail.find("node identity"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace p2psip::transport

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,16 @@ struct DaemonConfig {
   std::string tlsCertificate;  // PEM files, needed for tls: listeners
   std::string tlsPrivateKey;
   std::string tlsCa;
+
+  // overlay (issue 4): the DHT node, peer links and node identity
+  std::uint16_t dhtPort = 4222;        // UDP; 0 picks a free port
+  std::string dhtBind;                 // default: the peer-link address
+  std::vector<std::string> bootstrap;  // "ADDR:PORT" of peers already in the overlay; empty = new
+  std::string overlayNetwork = "p2psip";    // overlays with other names never mix
+  std::optional<net::Endpoint> peerListen;  // TLS peer links; default: first listen address:5071
+  std::string identityKeyType = "ed25519";  // for a new identity: ed25519, ecdsa-p256, rsa-2048
+  std::chrono::seconds userRecordLifetime{600};  // DHT lifetime of user and peer records
+  std::chrono::seconds peerConnectTimeout{4};    // a peer that does not answer: next record / 480
 };
 
 // Fills in the defaults that depend on other fields (listeners, domains, control socket) and checks

@@ -39,6 +39,9 @@ struct ContactBinding {
   std::uint32_t cseq = 0;
   Flow flow;              // where the REGISTER came from
   bool outbound = false;  // registered with reg-id and +sip.instance: route over `flow` (RFC 5626)
+  // Not a phone of ours: the AOR is served by another overlay peer, reached over a TLS peer link
+  // to flow.remote whose key must hash to this NodeId (hex). contactUri is then the AOR itself.
+  std::string peerNode;
 };
 
 }  // namespace p2psip::location

@@ -25,10 +25,17 @@ struct LookupResult {
 
 using LookupCallback = std::function<void(Result<LookupResult>)>;
 
+// How far a lookup may reach. A request that arrived over an overlay peer link is only ever
+// delivered to this peer's own phones (ThisPeer): a peer is nobody's relay back into the overlay.
+enum class LookupScope : std::uint8_t { Everywhere, ThisPeer };
+
 class LocationService {
  public:
   virtual ~LocationService() = default;
-  virtual void lookup(std::string_view aor, LookupCallback callback) = 0;
+  virtual void lookup(std::string_view aor, LookupScope scope, LookupCallback callback) = 0;
+  void lookup(std::string_view aor, LookupCallback callback) {
+    lookup(aor, LookupScope::Everywhere, std::move(callback));
+  }
 };
 
 // The local implementation over this peer's BindingStore. `isKnownUser` says whether an AOR
@@ -37,7 +44,8 @@ class LocalLocationService final : public LocationService {
  public:
   using KnownUserPredicate = std::function<bool(std::string_view aor)>;
   LocalLocationService(const BindingStore& store, KnownUserPredicate isKnownUser);
-  void lookup(std::string_view aor, LookupCallback callback) override;
+  using LocationService::lookup;
+  void lookup(std::string_view aor, LookupScope scope, LookupCallback callback) override;
 
  private:
   const BindingStore& store_;

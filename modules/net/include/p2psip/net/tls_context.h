@@ -71,6 +71,11 @@ std::optional<std::string> peerCertificateDer(const SSL* session);
 // DER of the SubjectPublicKeyInfo inside a DER certificate: what a peer id hashes.
 Result<std::string> subjectPublicKeyInfoDer(std::string_view certificateDer);
 
+// Lower-case hex SHA-256 of the certificate's DER SubjectPublicKeyInfo: the key fingerprint that
+// names an overlay peer (its NodeId, see identity::NodeId), independent of the certificate around
+// the key.
+Result<std::string> publicKeyFingerprint(std::string_view certificateDer);
+
 // A fresh EC P-256 key and a self-signed certificate over it, both as PEM. For a peer's first
 // start, and for tests.
 struct PemIdentity {

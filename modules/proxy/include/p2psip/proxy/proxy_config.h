@@ -26,6 +26,11 @@ struct ProxyAddress {
   transport::Protocol protocol = transport::Protocol::Udp;
   std::string host;  // IP literal (IPv6 without brackets) or a name that resolves to us
   std::uint16_t port = 5060;
+  // An overlay peer-link listener (TLS with node certificates) rather than one for phones. Used
+  // in Via and Record-Route only towards other peers; `nodeId` (our NodeId in hex) is then added
+  // to the Record-Route URI as `node=`, so peers routing in-dialog requests back to us pin our key.
+  bool peerLink = false;
+  std::string nodeId{};
 };
 
 struct ProxyConfig {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "p2psip/common/result.h"
@@ -31,6 +32,10 @@ struct Flow {
   net::Endpoint local{};
   net::Endpoint remote{};
   ConnectionId connection = 0;
+  // TLS only: the lower-case hex SHA-256 of the public key the other end proved it holds in the
+  // handshake (net::publicKeyFingerprint), empty when it presented no certificate. For an overlay
+  // peer link this is the peer's NodeId.
+  std::string peerIdentity{};
 };
 
 // Where to send a message. When `connection` names a live connection it is used (responses,
@@ -42,6 +47,10 @@ struct Target {
   // UDP only: send from the listener bound to this endpoint, so a response leaves from where the
   // request arrived (RFC 3581 §4, symmetric response for NATs). Port 0 = any listener.
   net::Endpoint local{};
+  // TLS only: the key fingerprint (see Flow::peerIdentity) the other end must prove. A connection
+  // is used only if it proved this key; a new one is opened with the peer-link TLS context and
+  // closed with a transport error if the handshake shows another key. Empty: no pinning.
+  std::string peerIdentity{};
 };
 
 struct InboundMessage {

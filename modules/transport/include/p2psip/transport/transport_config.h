@@ -25,6 +25,9 @@ struct TransportConfig {
   // A TCP/TLS connection with no bytes received and no message sent for this long is closed.
   // It also bounds connection set-up (TCP connect plus TLS handshake).
   std::chrono::milliseconds idleTimeout{std::chrono::minutes(5)};
+  // Bounds opening a connection (TCP connect plus TLS handshake) separately, so a peer that is
+  // down behind a silent network fails within seconds, not after the kernel's SYN retries.
+  std::chrono::milliseconds connectTimeout{4'000};
   std::size_t maxConnections = 1024;  // open TCP+TLS connections, both directions
   std::size_t maxInboundBytesPerConnection = 256 * 1024;  // unframed bytes buffered; beyond: close
   // Kernel receive and send buffer of each UDP socket (SO_RCVBUF/SO_SNDBUF, forced past

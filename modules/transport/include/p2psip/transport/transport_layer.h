@@ -35,6 +35,10 @@ class TlsContext;
 namespace p2psip::transport {
 
 // One open TCP/TLS connection, for status pages and tests.
+// Who a stream listener serves: phones (the TLS context given to the constructor) or overlay peers
+// (the peer-link context: mutual TLS with node certificates, see setPeerLinkTls()).
+enum class ListenerRole : std::uint8_t { Phones, PeerLinks };
+
 struct ConnectionInfo {
   ConnectionId id = 0;
   Protocol protocol = Protocol::Tcp;
@@ -43,6 +47,7 @@ struct ConnectionInfo {
   bool outbound = false;     // we opened it
   bool established = false;  // connected, and for TLS the handshake is done
   std::size_t bytesQueued = 0;
+  std::string peerIdentity;  // TLS: key fingerprint the other end proved (see Flow)
 };
 
 struct TransportStats {
@@ -56,6 +61,7 @@ struct TransportStats {
 struct Listener {
   Protocol protocol = Protocol::Udp;
   net::Endpoint local;
+  ListenerRole role = ListenerRole::Phones;
 };
 
 class TransportLayer final : public MessageSender {
@@ -75,7 +81,13 @@ class TransportLayer final : public MessageSender {
 
   // Binds a UDP socket or a TCP/TLS acceptor. Port 0 picks a free port; the bound endpoint is
   // returned. Its address:port also counts as one of our sent-by values (unless a wildcard).
-  Result<net::Endpoint> addListener(Protocol protocol, const net::Endpoint& local);
+  Result<net::Endpoint> addListener(Protocol protocol, const net::Endpoint& local,
+                                    ListenerRole role = ListenerRole::Phones);
+
+  // The TLS context of overlay peer links (PeerVerification::AnyCertificate with this node's
+  // certificate): used by PeerLinks listeners and by sends whose Target names a peerIdentity.
+  // Set before adding such listeners.
+  void setPeerLinkTls(std::shared_ptr<net::TlsContext> tls);
 
   // MessageSender. Targets with a live `connection` use it; otherwise TCP/TLS reuse a connection
   // to (protocol, endpoint) or open one and queue the message until it is up.

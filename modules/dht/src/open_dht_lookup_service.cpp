@@ -1,0 +1,688 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "p2psip/dht/open_dht_lookup_service.h"
+
+#include <opendht/dhtrunner.h>
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <random>
+#include <unordered_map>
+#include <utility>
+
+#include <asio/steady_timer.hpp>
+
+#include "key_view.h"
+#include "lifetime_class.h"
+#include "p2psip/net/endpoint.h"
+#include "p2psip/net/event_loop.h"
+#include "value_record.h"
+
+namespace p2psip::dht {
+namespace {
+
+// Inside p2psip::dht, `dht::` names this namespace, so OpenDHT gets a name of its own.
+namespace opendht = ::dht;
+using DhtValues = std::vector<std::shared_ptr<opendht::Value>>;
+using DhtNodes = std::vector<std::shared_ptr<opendht::Node>>;
+
+// Metrics of this module, registered once (conventions §3.4 item 11).
+struct DhtMetrics {
+  explicit DhtMetrics(MetricsRegistry& r)
+      : puts(r.counter("p2psip_dht_puts_total")),
+        gets(r.counter("p2psip_dht_gets_total")),
+        listens(r.counter("p2psip_dht_listens_total")),
+        removes(r.counter("p2psip_dht_removes_total")),
+        failures(r.counter("p2psip_dht_failures_total")),
+        valuesRefused(r.counter("p2psip_dht_values_refused_total")),
+        reannounced(r.counter("p2psip_dht_values_reannounced_total")) {}
+
+  Counter& puts;
+  Counter& gets;
+  Counter& listens;
+  Counter& removes;
+  Counter& failures;       // puts, removes and gets that reported an error
+  Counter& valuesRefused;  // from the network: oversize, malformed or of a foreign type
+  Counter& reannounced;    // values put while alone, announced again on connecting
+};
+
+// Everything OpenDHT's thread needs to judge values: a copy of the limit and an atomic counter,
+// never the service's state.
+struct ValueFilter {
+  std::size_t maxDataBytes;
+  Counter* refused;
+
+  // The records among `values`; refused ones are counted, retired (empty) ones skipped.
+  std::vector<ValueRecord> decode(const DhtValues& values) const {
+    std::vector<ValueRecord> records;
+    records.reserve(values.size());
+    for (const auto& value : values) {
+      if (value->data.empty() && isLifetimeClass(value->type)) continue;
+      if (auto record = decodeOne(*value)) records.push_back(std::move(*record));
+    }
+    return records;
+  }
+
+  // Storage policy for our value types on this node as a storing node: records within the limit,
+  // and retired (empty) values, which blank an earlier version.
+  bool acceptsForStorage(const opendht::Value& value) const {
+    return value.data.empty() || decodeOne(value).has_value();
+  }
+
+ private:
+  std::optional<ValueRecord> decodeOne(const opendht::Value& value) const {
+    if (!isLifetimeClass(value.type)) {
+      refused->inc();
+      return std::nullopt;
+    }
+    const std::string_view bytes(reinterpret_cast<const char*>(value.data.data()),
+                                 value.data.size());
+    auto record = decodeValueRecord(bytes, maxDataBytes);
+    if (!record) {
+      refused->inc();
+      return std::nullopt;
+    }
+    return std::move(*record);
+  }
+};
+
+// Nodes only talk to nodes with the same network id, so two overlays never merge, even when a
+// node of one is given a node of the other to bootstrap from.
+opendht::NetId networkIdOf(const std::string& name) {
+  const opendht::InfoHash hash = opendht::InfoHash::get("p2psip overlay " + name);
+  opendht::NetId id = 0;
+  for (std::size_t i = 0; i < sizeof(id); ++i) id = (id << 8) | hash[i];
+  return id == 0 ? 1 : id;  // 0 is OpenDHT's public network
+}
+
+opendht::SockAddr toSockAddr(const net::Endpoint& endpoint) {
+  const asio::ip::udp::endpoint udp = endpoint.toUdp();
+  return opendht::SockAddr(udp.data(), static_cast<socklen_t>(udp.size()));
+}
+
+// OpenDHT's status over both address families: the better of the two.
+opendht::NodeStatus combined(opendht::NodeStatus v4, opendht::NodeStatus v6) {
+  return std::max(v4, v6);  // Disconnected < Connecting < Connected
+}
+
+}  // namespace
+
+class OpenDhtLookupService::Impl {
+ public:
+  Impl(const DhtConfig& config, net::EventLoop& loop, MetricsRegistry& metrics, Logger logger)
+      : config_(config),
+        loop_(loop),
+        metrics_(metrics),
+        logger_(std::move(logger)),
+        timer_(loop.context()),
+        random_(std::random_device{}()) {}
+  ~Impl() {
+    shutdown(false);
+    *alive_ = false;  // drops whatever OpenDHT posted before join()
+  }
+
+  Result<void> start();
+  std::uint16_t boundPort() const { return boundPort_; }
+  void stop() { shutdown(true); }
+
+  void put(const LookupKey& key, StoredValue value, Duration lifetime, PutCallback done);
+  void get(const LookupKey& key, GetCallback done);
+  ListenToken listen(const LookupKey& key, ListenCallback onChange);
+  void cancelListen(ListenToken token);
+  void remove(const LookupKey& key, std::uint64_t id, PutCallback done);
+  LookupServiceStats stats() const;
+
+ private:
+  // The only handle OpenDHT's thread gets on the service: it queues a task for the loop, which
+  // runs only if the service still exists by then and has not been stopped since (an answer from
+  // a runner that is gone means nothing any more). `alive` is read and written on the loop only.
+  class Inbox {
+   public:
+    Inbox(net::EventLoop& loop, std::shared_ptr<bool> alive, Impl& impl, std::uint64_t run)
+        : loop_(&loop), alive_(std::move(alive)), impl_(&impl), run_(run) {}
+    template <typename Task>
+    void post(Task&& task) const {
+      loop_->post(
+          [alive = alive_, impl = impl_, run = run_, task = std::forward<Task>(task)]() mutable {
+            if (*alive && impl->run_ == run) task(*impl);
+          });
+    }
+
+   private:
+    net::EventLoop* loop_;
+    std::shared_ptr<bool> alive_;
+    Impl* impl_;
+    std::uint64_t run_;
+  };
+
+  struct PendingPut {
+    std::string key;
+    PutCallback done;
+  };
+  struct PendingGet {
+    std::string key;
+    GetCallback done;
+  };
+  // A version this node announced, so that the next put or remove can blank it.
+  struct Publication {
+    opendht::InfoHash hash;
+    opendht::Value::Id dhtId = 0;
+    TimePoint expiresAt{};
+    // What was announced, to announce it again once other nodes are reachable: a put made while
+    // this node knew no other node is stored here only (see onStatus()).
+    std::string bytes;
+    std::uint16_t typeId = 0;
+  };
+  using PublicationKey = std::pair<std::string, std::uint64_t>;  // key text, writer's id
+  struct Subscription {
+    std::string key;
+    opendht::InfoHash hash;
+    ListenCallback onChange;
+    std::shared_future<std::size_t> dhtToken;  // invalid while not listening on OpenDHT
+    KeyView view;
+  };
+
+  Inbox inbox() { return Inbox(loop_, alive_, *this, run_); }
+  ValueFilter filter() const { return ValueFilter{config_.maxValueBytes, &metrics_.valuesRefused}; }
+  const LifetimeClass& removedClass() const {
+    return lifetimeClassFor(config_.removedLifetime, config_.maxLifetime);
+  }
+  std::uint64_t nextVersion();
+  opendht::Value::Id newDhtId() {
+    return std::uniform_int_distribution<opendht::Value::Id>(1)(random_);  // 0 is "no id"
+  }
+
+  void registerValueTypes();
+  void announce(const opendht::InfoHash& hash, const ValueRecord& record, const LifetimeClass& cls,
+                opendht::Value::Id dhtId, std::string key, PutCallback done);
+  void retire(const opendht::InfoHash& hash, opendht::Value::Id dhtId);
+  void listenOnDht(ListenToken token, Subscription& subscription);
+  void failLater(std::string key, PutCallback done, ErrorCode code, std::string detail);
+
+  // Handlers of OpenDHT's answers, on the loop.
+  void onStatus(opendht::NodeStatus status);
+  void announceAgain();
+  void onPutDone(std::uint64_t op, bool ok);
+  void onGetDone(std::uint64_t op, bool ok, std::vector<ValueRecord> records);
+  void onListenValues(ListenToken token, const std::vector<ValueRecord>& records, bool expired);
+  void echoLocally(const std::string& key, const ValueRecord& record);
+  // Calls the subscriber; false if the service was destroyed by the callback.
+  bool report(ListenToken token, KeyView::Changes changes);
+
+  void scheduleMaintenance();
+  void maintain();
+  void shutdown(bool reportPending);
+
+  DhtConfig config_;
+  net::EventLoop& loop_;
+  DhtMetrics metrics_;
+  Logger logger_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::uint64_t run_ = 0;  // changes at every stop, so that late answers of the runner are dropped
+  std::unique_ptr<opendht::DhtRunner> runner_;
+  std::vector<opendht::SockAddr> bootstrap_;
+  asio::steady_timer timer_;  // bootstrap retry and publication pruning
+  std::mt19937_64 random_;
+  // OpenDHT's status as last posted: Connected (a good node is known), Connecting (nodes are
+  // known, none confirmed: OpenDHT holds queued operations meanwhile) or Disconnected (none).
+  opendht::NodeStatus status_ = opendht::NodeStatus::Disconnected;
+  std::uint16_t boundPort_ = 0;
+  std::uint64_t lastVersion_ = 0;
+  std::uint64_t nextOp_ = 1;
+  ListenToken nextListenToken_ = 1;
+  std::unordered_map<std::uint64_t, PendingPut> pendingPuts_;
+  std::unordered_map<std::uint64_t, PendingGet> pendingGets_;
+  std::map<PublicationKey, Publication> publications_;
+  std::map<ListenToken, Subscription> subscriptions_;
+};
+
+Result<void> OpenDhtLookupService::Impl::start() {
+  if (runner_) return {};
+  if (auto valid = validate(config_); !valid) return valid;
+
+  opendht::DhtRunner::Config dhtConfig;
+  dhtConfig.threaded = true;
+  dhtConfig.dht_config.node_config.network = networkIdOf(config_.network);
+  // A fresh identity per run and no OpenDHT crypto identity: the overlay signs its records.
+  dhtConfig.dht_config.node_config.node_id = opendht::InfoHash::getRandom();
+  if (config_.bindAddress.empty()) {
+    dhtConfig.bind4 = toSockAddr({asio::ip::address_v4::any(), config_.port});
+    dhtConfig.bind6 = toSockAddr({asio::ip::address_v6::any(), config_.port});
+  } else {
+    const auto address = asio::ip::make_address(config_.bindAddress);  // validated above
+    (address.is_v4() ? dhtConfig.bind4 : dhtConfig.bind6) = toSockAddr({address, config_.port});
+  }
+  bootstrap_.clear();
+  for (const std::string& entry : config_.bootstrap) {
+    bootstrap_.push_back(toSockAddr(*net::Endpoint::parse(entry)));  // validated above
+  }
+
+  opendht::DhtRunner::Context context;
+  context.statusChangedCallback = [inbox = inbox()](opendht::NodeStatus v4,
+                                                    opendht::NodeStatus v6) {
+    inbox.post([status = combined(v4, v6)](Impl& self) { self.onStatus(status); });
+  };
+  auto runner = std::make_unique<opendht::DhtRunner>();
+  try {
+    runner->run(dhtConfig, std::move(context));
+  } catch (const std::exception& e) {
+    return makeError(ErrorCode::TransportError,
+                     "dht: cannot bind UDP port " + std::to_string(config_.port) + ": " + e.what());
+  }
+  runner_ = std::move(runner);
+  // Only possible once running. Until then (microseconds, before any bootstrap) a value another
+  // node sends here would get OpenDHT's default type: stored 10 minutes, never edited.
+  registerValueTypes();
+  boundPort_ = runner_->getBoundPort(AF_INET);
+  if (boundPort_ == 0) boundPort_ = runner_->getBoundPort(AF_INET6);
+
+  for (auto& [token, subscription] : subscriptions_) listenOnDht(token, subscription);
+  if (!bootstrap_.empty()) runner_->bootstrap(bootstrap_);
+  scheduleMaintenance();
+  logger_.info("dht: node on UDP port {}, network \"{}\", {} bootstrap nodes", boundPort_,
+               config_.network, bootstrap_.size());
+  return {};
+}
+
+void OpenDhtLookupService::Impl::registerValueTypes() {
+  // Storing nodes apply these policies (on OpenDHT's thread) to what others ask them to store.
+  // Edits are allowed only to blank a version (retire()); OpenDHT's default refuses all edits.
+  const ValueFilter storable = filter();
+  auto storePolicy = [storable](opendht::InfoHash, std::shared_ptr<opendht::Value>& value,
+                                const opendht::InfoHash&, const opendht::SockAddr&) {
+    return storable.acceptsForStorage(*value);
+  };
+  auto editPolicy = [](opendht::InfoHash, const std::shared_ptr<opendht::Value>&,
+                       std::shared_ptr<opendht::Value>& value, const opendht::InfoHash&,
+                       const opendht::SockAddr&) { return value->data.empty(); };
+  for (const LifetimeClass& cls : kLifetimeClasses) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(cls.lifetime).count();
+    runner_->registerType(opendht::ValueType(cls.typeId, "p2psip-" + std::to_string(seconds) + "s",
+                                             cls.lifetime, storePolicy, editPolicy));
+  }
+}
+
+// Versions must keep growing across restarts of this node (what it writes after a restart must
+// replace what it wrote before), so they come from the wall clock, in milliseconds.
+std::uint64_t OpenDhtLookupService::Impl::nextVersion() {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  lastVersion_ =
+      std::max(lastVersion_ + 1, static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)));
+  return lastVersion_;
+}
+
+void OpenDhtLookupService::Impl::put(const LookupKey& key, StoredValue value, Duration lifetime,
+                                     PutCallback done) {
+  metrics_.puts.inc();
+  std::string keyText = key.toString();
+  if (value.data.size() > config_.maxValueBytes) {
+    failLater(std::move(keyText), std::move(done), ErrorCode::LimitExceeded,
+              "dht: value of " + std::to_string(value.data.size()) +
+                  " bytes is over the limit of " + std::to_string(config_.maxValueBytes));
+    return;
+  }
+  if (!runner_) {
+    failLater(std::move(keyText), std::move(done), ErrorCode::Unavailable,
+              "dht: the DHT node is not running");
+    return;
+  }
+  const ValueRecord record{ValueRecord::Kind::Value, value.id, nextVersion(),
+                           std::move(value.data)};
+  const LifetimeClass& cls = lifetimeClassFor(lifetime, config_.maxLifetime);
+  const opendht::InfoHash hash = opendht::InfoHash::get(keyText);
+  const opendht::Value::Id dhtId = newDhtId();
+  logger_.debug("dht: put {} id {:016x} version {} ({} bytes, {} s)", keyText, record.id,
+                record.version, record.data.size(),
+                std::chrono::duration_cast<std::chrono::seconds>(cls.lifetime).count());
+
+  announce(hash, record, cls, dhtId, keyText, std::move(done));
+  Publication& publication = publications_[{keyText, record.id}];
+  // The new version first, then the old one blanked, so readers never see neither.
+  if (publication.dhtId != 0) retire(publication.hash, publication.dhtId);
+  publication = Publication{hash, dhtId, Clock::now() + cls.lifetime, encode(record), cls.typeId};
+  echoLocally(keyText, record);
+}
+
+void OpenDhtLookupService::Impl::remove(const LookupKey& key, std::uint64_t id, PutCallback done) {
+  metrics_.removes.inc();
+  std::string keyText = key.toString();
+  if (!runner_) {
+    failLater(std::move(keyText), std::move(done), ErrorCode::Unavailable,
+              "dht: the DHT node is not running");
+    return;
+  }
+  const ValueRecord removal{ValueRecord::Kind::Removal, id, nextVersion(), {}};
+  const opendht::InfoHash hash = opendht::InfoHash::get(keyText);
+  logger_.debug("dht: remove {} id {:016x} version {}", keyText, id, removal.version);
+
+  // The removal tells readers and listeners at once; blanking the announced version keeps it from
+  // coming back once the removal itself expires.
+  announce(hash, removal, removedClass(), newDhtId(), keyText, std::move(done));
+  if (auto it = publications_.find({keyText, id}); it != publications_.end()) {
+    runner_->cancelPut(it->second.hash, it->second.dhtId);
+    retire(it->second.hash, it->second.dhtId);
+    publications_.erase(it);
+  }
+  echoLocally(keyText, removal);
+}
+
+void OpenDhtLookupService::Impl::announce(const opendht::InfoHash& hash, const ValueRecord& record,
+                                          const LifetimeClass& cls, opendht::Value::Id dhtId,
+                                          std::string key, PutCallback done) {
+  const std::string bytes = encode(record);
+  opendht::Value value(cls.typeId, reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                       bytes.size(), dhtId);
+  const std::uint64_t op = nextOp_++;
+  pendingPuts_.emplace(op, PendingPut{std::move(key), std::move(done)});
+  // Not permanent: OpenDHT announces it for one lifetime; the overlay refreshes what it keeps.
+  runner_->put(hash, std::move(value),
+               opendht::DoneCallback([inbox = inbox(), op](bool ok, const DhtNodes&) {
+                 inbox.post([op, ok](Impl& self) { self.onPutDone(op, ok); });
+               }));
+}
+
+void OpenDhtLookupService::Impl::retire(const opendht::InfoHash& hash, opendht::Value::Id dhtId) {
+  // Same OpenDHT id, empty data: storing nodes replace the version (our edit policy) and drop the
+  // blank after the short removed lifetime.
+  runner_->put(hash, opendht::Value(removedClass().typeId, opendht::Blob{}, dhtId),
+               opendht::DoneCallback{});
+}
+
+void OpenDhtLookupService::Impl::failLater(std::string key, PutCallback done, ErrorCode code,
+                                           std::string detail) {
+  metrics_.failures.inc();
+  logger_.debug("dht: {}: {}", key, detail);
+  // Never inside the call (lookup_service.h).
+  inbox().post([done = std::move(done), code, detail = std::move(detail)](Impl&) {
+    if (done) done(makeError(code, detail));
+  });
+}
+
+void OpenDhtLookupService::Impl::onPutDone(std::uint64_t op, bool ok) {
+  auto it = pendingPuts_.find(op);
+  if (it == pendingPuts_.end()) return;
+  PendingPut pending = std::move(it->second);
+  pendingPuts_.erase(it);
+  // OpenDHT reports failure when no other node took the value. A node that knows no good node is
+  // alone (a new overlay, or cut off): it stored the value itself, which is success (the contract).
+  if (!ok && status_ == opendht::NodeStatus::Connected) {
+    metrics_.failures.inc();
+    logger_.debug("dht: put {}: no DHT node stored the value", pending.key);
+    if (pending.done)
+      pending.done(makeError(ErrorCode::Unavailable, "dht: no DHT node stored " + pending.key));
+    return;
+  }
+  if (pending.done) pending.done({});
+}
+
+void OpenDhtLookupService::Impl::get(const LookupKey& key, GetCallback done) {
+  metrics_.gets.inc();
+  std::string keyText = key.toString();
+  if (!runner_) {
+    metrics_.failures.inc();
+    inbox().post([done = std::move(done)](Impl&) {
+      done(makeError(ErrorCode::Unavailable, "dht: the DHT node is not running"));
+    });
+    return;
+  }
+  logger_.debug("dht: get {}", keyText);
+  const std::uint64_t op = nextOp_++;
+  pendingGets_.emplace(op, PendingGet{keyText, std::move(done)});
+  // Both callbacks run on OpenDHT's thread, one after the other, so `found` needs no lock.
+  auto found = std::make_shared<std::vector<ValueRecord>>();
+  runner_->get(opendht::InfoHash::get(keyText),
+               opendht::GetCallback([found, filter = filter()](const DhtValues& values) {
+                 auto records = filter.decode(values);
+                 std::move(records.begin(), records.end(), std::back_inserter(*found));
+                 return true;
+               }),
+               opendht::DoneCallback([inbox = inbox(), op, found](bool ok, const DhtNodes&) {
+                 inbox.post([op, ok, records = std::move(*found)](Impl& self) mutable {
+                   self.onGetDone(op, ok, std::move(records));
+                 });
+               }));
+}
+
+void OpenDhtLookupService::Impl::onGetDone(std::uint64_t op, bool ok,
+                                           std::vector<ValueRecord> records) {
+  auto it = pendingGets_.find(op);
+  if (it == pendingGets_.end()) return;
+  PendingGet pending = std::move(it->second);
+  pendingGets_.erase(it);
+  // As for put: a node alone answers from its own storage, which is all there is.
+  if (!ok && status_ == opendht::NodeStatus::Connected) {
+    metrics_.failures.inc();
+    logger_.debug("dht: get {}: the search failed", pending.key);
+    pending.done(makeError(ErrorCode::Unavailable, "dht: no DHT node answered for " + pending.key));
+    return;
+  }
+  std::vector<StoredValue> values = latestValues(records);
+  logger_.debug("dht: get {}: {} values", pending.key, values.size());
+  pending.done(std::move(values));
+}
+
+ListenToken OpenDhtLookupService::Impl::listen(const LookupKey& key, ListenCallback onChange) {
+  metrics_.listens.inc();
+  const ListenToken token = nextListenToken_++;
+  std::string keyText = key.toString();
+  logger_.debug("dht: listen {} (token {})", keyText, token);
+  const opendht::InfoHash hash = opendht::InfoHash::get(keyText);
+  Subscription& subscription =
+      subscriptions_
+          .emplace(token, Subscription{std::move(keyText), hash, std::move(onChange), {}, {}})
+          .first->second;
+  if (runner_) listenOnDht(token, subscription);  // otherwise start() does
+  return token;
+}
+
+void OpenDhtLookupService::Impl::listenOnDht(ListenToken token, Subscription& subscription) {
+  auto onValues = [inbox = inbox(), token, filter = filter()](const DhtValues& values,
+                                                              bool expired) {
+    auto records = filter.decode(values);
+    if (!records.empty()) {
+      inbox.post([token, expired, records = std::move(records)](Impl& self) {
+        self.onListenValues(token, records, expired);
+      });
+    }
+    return true;  // cancelled through cancelListen(), never from here
+  };
+  subscription.dhtToken =
+      runner_->listen(subscription.hash, opendht::ValueCallback(std::move(onValues))).share();
+}
+
+void OpenDhtLookupService::Impl::cancelListen(ListenToken token) {
+  auto it = subscriptions_.find(token);
+  if (it == subscriptions_.end()) return;
+  logger_.debug("dht: cancel listen {} (token {})", it->second.key, token);
+  // OpenDHT resolves its token on its own thread, after the listen; it queues this behind it.
+  if (runner_ && it->second.dhtToken.valid())
+    runner_->cancelListen(it->second.hash, it->second.dhtToken);
+  subscriptions_.erase(it);
+}
+
+void OpenDhtLookupService::Impl::onListenValues(ListenToken token,
+                                                const std::vector<ValueRecord>& records,
+                                                bool expired) {
+  auto it = subscriptions_.find(token);
+  if (it == subscriptions_.end()) return;  // cancelled while OpenDHT's answer was on its way
+  report(token, it->second.view.apply(records, expired));
+}
+
+// OpenDHT 2.4 does not tell this node's own listeners about its own later puts when it is alone
+// (only what was stored when the listen began), so they learn them from here. The same record
+// coming back through OpenDHT is then a duplicate version, which KeyView ignores.
+void OpenDhtLookupService::Impl::echoLocally(const std::string& key, const ValueRecord& record) {
+  inbox().post([key, record](Impl& self) {
+    std::vector<ListenToken> tokens;
+    for (const auto& [token, subscription] : self.subscriptions_) {
+      if (subscription.key == key) tokens.push_back(token);
+    }
+    for (const ListenToken token : tokens) {
+      auto it = self.subscriptions_.find(token);
+      if (it == self.subscriptions_.end()) continue;
+      if (!self.report(token, it->second.view.apply({record}, false))) return;
+    }
+  });
+}
+
+bool OpenDhtLookupService::Impl::report(ListenToken token, KeyView::Changes changes) {
+  const std::shared_ptr<bool> alive = alive_;
+  for (const bool expired : {true, false}) {
+    const std::vector<StoredValue>& values = expired ? changes.gone : changes.appeared;
+    if (values.empty()) continue;
+    auto it = subscriptions_.find(token);
+    if (it == subscriptions_.end()) return true;  // cancelled by the previous call
+    // A copy: the callback may cancel its own subscription.
+    const ListenCallback onChange = it->second.onChange;
+    onChange(values, expired);
+    if (!*alive) return false;
+  }
+  return true;
+}
+
+void OpenDhtLookupService::Impl::onStatus(opendht::NodeStatus status) {
+  if (status == status_) return;
+  const bool wasConnected = status_ == opendht::NodeStatus::Connected;
+  status_ = status;
+  if (status == opendht::NodeStatus::Connected) {
+    logger_.info("dht: connected to the overlay");
+    if (!wasConnected) announceAgain();
+  } else if (wasConnected) {
+    logger_.info("dht: no DHT node reachable; values are stored on this node only");
+  }
+}
+
+void OpenDhtLookupService::Impl::announceAgain() {
+  // Values put while this node was alone (the first peer of an overlay, a peer still
+  // bootstrapping, one cut off for a while) reached no other node, and OpenDHT does not re-send
+  // them by itself before they expire. Re-announce each live one, same OpenDHT id and bytes, now
+  // that the closest nodes are reachable.
+  const TimePoint now = Clock::now();
+  std::size_t n = 0;
+  for (const auto& [key, publication] : publications_) {
+    if (publication.expiresAt <= now || publication.bytes.empty()) continue;
+    runner_->put(publication.hash,
+                 opendht::Value(publication.typeId,
+                                reinterpret_cast<const std::uint8_t*>(publication.bytes.data()),
+                                publication.bytes.size(), publication.dhtId),
+                 opendht::DoneCallback{});
+    ++n;
+  }
+  metrics_.reannounced.inc(n);
+  if (n > 0) logger_.info("dht: announced {} values again now that other nodes are reachable", n);
+}
+
+void OpenDhtLookupService::Impl::scheduleMaintenance() {
+  timer_.expires_after(config_.bootstrapRetry);
+  timer_.async_wait([inbox = inbox()](const asio::error_code& error) {
+    // The expiry may already be queued when the timer is cancelled: the inbox drops it then.
+    if (!error) inbox.post([](Impl& self) { self.maintain(); });
+  });
+}
+
+void OpenDhtLookupService::Impl::maintain() {
+  if (!runner_) return;
+  const TimePoint now = Clock::now();
+  std::erase_if(publications_, [now](const auto& entry) { return entry.second.expiresAt <= now; });
+  // Only once OpenDHT has given up on every node: while it pings a bootstrap node that does not
+  // answer (Connecting, about nine seconds) it holds queued operations, so retrying then would
+  // hold them for good.
+  if (status_ == opendht::NodeStatus::Disconnected && !bootstrap_.empty()) {
+    logger_.info("dht: no DHT node known, bootstrapping again from {} nodes", bootstrap_.size());
+    runner_->bootstrap(bootstrap_);
+  }
+  scheduleMaintenance();
+}
+
+void OpenDhtLookupService::Impl::shutdown(bool reportPending) {
+  timer_.cancel();
+  if (runner_) {
+    // No OpenDHT callback runs after this; what they posted carries the old run and is dropped.
+    runner_->join();
+    runner_.reset();
+    ++run_;
+    logger_.info("dht: node stopped");
+  }
+  status_ = opendht::NodeStatus::Disconnected;
+  boundPort_ = 0;
+  publications_.clear();
+  for (auto& [token, subscription] : subscriptions_) subscription.dhtToken = {};
+  auto puts = std::exchange(pendingPuts_, {});
+  auto gets = std::exchange(pendingGets_, {});
+  if (!reportPending) return;
+  for (auto& [op, pending] : puts) {
+    inbox().post([done = std::move(pending.done)](Impl&) {
+      if (done) done(makeError(ErrorCode::Unavailable, "dht: the DHT node stopped"));
+    });
+  }
+  for (auto& [op, pending] : gets) {
+    inbox().post([done = std::move(pending.done)](Impl&) {
+      done(makeError(ErrorCode::Unavailable, "dht: the DHT node stopped"));
+    });
+  }
+}
+
+LookupServiceStats OpenDhtLookupService::Impl::stats() const {
+  LookupServiceStats stats;
+  stats.listens = subscriptions_.size();
+  const TimePoint now = Clock::now();
+  stats.puts = static_cast<std::size_t>(
+      std::count_if(publications_.begin(), publications_.end(),
+                    [now](const auto& entry) { return entry.second.expiresAt > now; }));
+  if (runner_) {
+    // These take OpenDHT's lock for a moment; it is held only while its thread handles a packet
+    // or a timer. OpenDHT 2.4 does not count stored keys, so storedKeys stays 0.
+    stats.nodes =
+        runner_->getNodesStats(AF_INET).good_nodes + runner_->getNodesStats(AF_INET6).good_nodes;
+    stats.storedValues = runner_->getStoreSize().second;
+  }
+  return stats;
+}
+
+OpenDhtLookupService::OpenDhtLookupService(const DhtConfig& config, net::EventLoop& loop,
+                                           MetricsRegistry& metrics, Logger logger)
+    : impl_(std::make_unique<Impl>(config, loop, metrics, std::move(logger))) {}
+
+OpenDhtLookupService::~OpenDhtLookupService() = default;
+
+Result<void> OpenDhtLookupService::start() {
+  return impl_->start();
+}
+
+std::uint16_t OpenDhtLookupService::boundPort() const {
+  return impl_->boundPort();
+}
+
+void OpenDhtLookupService::stop() {
+  impl_->stop();
+}
+
+void OpenDhtLookupService::put(const LookupKey& key, StoredValue value, Duration lifetime,
+                               PutCallback done) {
+  impl_->put(key, std::move(value), lifetime, std::move(done));
+}
+
+void OpenDhtLookupService::get(const LookupKey& key, GetCallback done) {
+  impl_->get(key, std::move(done));
+}
+
+ListenToken OpenDhtLookupService::listen(const LookupKey& key, ListenCallback onChange) {
+  return impl_->listen(key, std::move(onChange));
+}
+
+void OpenDhtLookupService::cancelListen(ListenToken token) {
+  impl_->cancelListen(token);
+}
+
+void OpenDhtLookupService::remove(const LookupKey& key, std::uint64_t id, PutCallback done) {
+  impl_->remove(key, id, std::move(done));
+}
+
+LookupServiceStats OpenDhtLookupService::stats() const {
+  return impl_->stats();
+}
+
+}  // namespace p2psip::dht
