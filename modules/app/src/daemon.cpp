@@ -12,6 +12,7 @@
 #include "p2psip/app/control_server.h"
 #include "p2psip/dht/open_dht_lookup_service.h"
 #include "p2psip/identity/node_identity.h"
+#include "p2psip/identity/record_signer.h"
 #include "p2psip/location/binding_store.h"
 #include "p2psip/location/location_service.h"
 #include "p2psip/location/overlay_location_service.h"
@@ -178,9 +179,12 @@ class Daemon::Impl {
         identity_.nodeId(), timers_, &systemWallClock, metrics_, Logger(log_));
     location::UserRecordPublisherConfig publisherConfig;
     publisherConfig.recordLifetime = config_.userRecordLifetime;
+    // Signing stays off the signalling loop (docs/adr/0003); results come back through post().
+    signer_ = std::make_unique<identity::ThreadedRecordSigner>(
+        identity_, [this](std::function<void()> fn) { loop_.post(std::move(fn)); });
     publisher_ = std::make_unique<location::UserRecordPublisher>(
-        publisherConfig, *bindings_, *dht_, identity_, timers_, &systemWallClock, metrics_,
-        Logger(log_));
+        publisherConfig, *bindings_, *dht_, identity_, *signer_, timers_, &systemWallClock,
+        metrics_, Logger(log_));
     sink_ = std::make_unique<RegistrarSink>(*registrar_);
 
     proxy::ProxyConfig proxyConfig;
@@ -411,6 +415,7 @@ class Daemon::Impl {
   std::unique_ptr<overlay::PeerDirectory> directory_;
   std::unique_ptr<PeerDirectoryResolver> resolver_;
   std::unique_ptr<location::OverlayLocationService> location_;
+  std::unique_ptr<identity::ThreadedRecordSigner> signer_;
   std::unique_ptr<location::UserRecordPublisher> publisher_;
   std::unique_ptr<RegistrarSink> sink_;
   std::unique_ptr<proxy::ProxyCore> proxy_;

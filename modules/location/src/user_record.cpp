@@ -29,6 +29,12 @@ Result<std::string> sealUserRecord(const identity::NodeIdentity& signer, const U
   if (signer.nodeId() != record.servedBy) {
     return makeError(ErrorCode::InvalidArgument, "a user record is signed by the peer serving it");
   }
+  auto body = userRecordBody(record);
+  if (!body) return tl::unexpected(body.error());
+  return identity::seal(signer, identity::RecordKind::User, *body);
+}
+
+Result<std::string> userRecordBody(const UserRecord& record) {
   if (record.aor.empty() || record.aor.size() > kMaxAorBytes) {
     return makeError(ErrorCode::InvalidArgument, "user record AOR is empty or too long");
   }
@@ -38,7 +44,7 @@ Result<std::string> sealUserRecord(const identity::NodeIdentity& signer, const U
   body.raw(record.servedBy.bytes());
   body.u64(static_cast<std::uint64_t>(record.expiresAt));
   body.u64(record.sequence);
-  return identity::seal(signer, identity::RecordKind::User, body.bytes());
+  return std::move(body).bytes();
 }
 
 Result<UserRecord> openUserRecord(std::string_view bytes) {

@@ -25,11 +25,12 @@ Result<void> validate(const UserRecordPublisherConfig& config) {
 class UserRecordPublisher::Impl {
  public:
   Impl(const UserRecordPublisherConfig& config, dht::LookupService& dht,
-       const identity::NodeIdentity& self, TimerService& timers, WallClock wallClock,
-       MetricsRegistry& metrics, Logger logger)
+       const identity::NodeIdentity& self, identity::RecordSigner& signer, TimerService& timers,
+       WallClock wallClock, MetricsRegistry& metrics, Logger logger)
       : config_(config),
         dht_(dht),
         self_(self),
+        signer_(signer),
         timers_(timers),
         wallClock_(wallClock),
         logger_(std::move(logger)),
@@ -135,23 +136,40 @@ class UserRecordPublisher::Impl {
                            .count();
     record.sequence = nextSequence(e);
     e.sequence = record.sequence;
-    auto sealed = sealUserRecord(self_, record);
-    if (!sealed) {
+    const auto refresh =
+        std::chrono::duration_cast<Duration>(config_.recordLifetime * config_.refreshFraction);
+    schedule(aor, e, refresh);
+    auto body = userRecordBody(record);
+    if (!body) {
       putFailures_.inc();
-      logger_.warn("cannot sign the user record of {}: {}", aor, sealed.error().detail);
-      schedule(aor, e, config_.retryInterval);
+      logger_.warn("cannot encode the user record of {}: {}", aor, body.error().detail);
       return;
     }
     const std::uint64_t sequence = record.sequence;
+    std::weak_ptr<Impl*> alive = alive_;
+    signer_.seal(identity::RecordKind::User, std::move(*body),
+                 [alive, aor, sequence](Result<std::string> sealed) {
+                   if (auto self = alive.lock())
+                     (*self)->onSealed(aor, sequence, std::move(sealed));
+                 });
+  }
+
+  void onSealed(const std::string& aor, std::uint64_t sequence, Result<std::string> sealed) {
+    auto it = entries_.find(aor);
+    // Withdrawn while it was being signed, or a newer version is on its way: drop this one.
+    if (it == entries_.end() || it->second.sequence != sequence) return;
+    if (!sealed) {
+      putFailures_.inc();
+      logger_.warn("cannot sign the user record of {}: {}", aor, sealed.error().detail);
+      schedule(aor, it->second, config_.retryInterval);
+      return;
+    }
     std::weak_ptr<Impl*> alive = alive_;
     dht_.put(dht::LookupKey{dht::Namespace::User, aor},
              dht::StoredValue{userRecordValueId(self_.nodeId()), std::move(*sealed)},
              config_.recordLifetime, [alive, aor, sequence](Result<void> result) {
                if (auto self = alive.lock()) (*self)->onPut(aor, sequence, result);
              });
-    const auto refresh =
-        std::chrono::duration_cast<Duration>(config_.recordLifetime * config_.refreshFraction);
-    schedule(aor, e, refresh);
   }
 
   void onPut(const std::string& aor, std::uint64_t sequence, const Result<void>& result) {
@@ -192,6 +210,7 @@ class UserRecordPublisher::Impl {
   UserRecordPublisherConfig config_;
   dht::LookupService& dht_;
   const identity::NodeIdentity& self_;
+  identity::RecordSigner& signer_;
   TimerService& timers_;
   WallClock wallClock_;
   Logger logger_;
@@ -207,10 +226,11 @@ class UserRecordPublisher::Impl {
 
 UserRecordPublisher::UserRecordPublisher(const UserRecordPublisherConfig& config,
                                          BindingStore& store, dht::LookupService& dht,
-                                         const identity::NodeIdentity& self, TimerService& timers,
+                                         const identity::NodeIdentity& self,
+                                         identity::RecordSigner& signer, TimerService& timers,
                                          WallClock wallClock, MetricsRegistry& metrics,
                                          Logger logger)
-    : impl_(std::make_unique<Impl>(config, dht, self, timers, wallClock, metrics,
+    : impl_(std::make_unique<Impl>(config, dht, self, signer, timers, wallClock, metrics,
                                    std::move(logger))) {
   // The store may outlive us: the observer holds only a weak reference.
   std::weak_ptr<Impl*> alive = impl_->aliveToken();

@@ -26,8 +26,9 @@ struct Peer {
       : id(makeIdentity()),
         store(BindingStoreConfig{}, timers),
         dht(std::move(network), loop),
-        publisher(UserRecordPublisherConfig{}, store, dht, id, timers, wall.clock(), metrics,
-                  Logger{}),
+        signer(id),
+        publisher(UserRecordPublisherConfig{}, store, dht, id, signer, timers, wall.clock(),
+                  metrics, Logger{}),
         location(OverlayLocationConfig{}, store, nullptr, dht, resolver, id.nodeId(), timers,
                  wall.clock(), metrics, Logger{}) {}
 
@@ -45,6 +46,7 @@ struct Peer {
   MetricsRegistry metrics;
   BindingStore store;
   dht::testing::InMemoryLookupService dht;
+  identity::InlineRecordSigner signer;
   UserRecordPublisher publisher;
   OverlayLocationService location;
 };

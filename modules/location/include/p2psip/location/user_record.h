@@ -37,6 +37,9 @@ struct UserRecord {
 // The DHT value id of `node`'s record for any user: its first 8 bytes.
 std::uint64_t userRecordValueId(const identity::NodeId& node);
 
+// The body that sealUserRecord() signs (for signing elsewhere, e.g. identity::RecordSigner).
+Result<std::string> userRecordBody(const UserRecord& record);
+
 // Signs `record` with `signer`, whose NodeId must be record.servedBy.
 Result<std::string> sealUserRecord(const identity::NodeIdentity& signer, const UserRecord& record);
 

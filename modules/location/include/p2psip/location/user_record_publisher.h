@@ -23,6 +23,7 @@
 #include "p2psip/common/timer_service.h"
 #include "p2psip/dht/lookup_service.h"
 #include "p2psip/identity/node_identity.h"
+#include "p2psip/identity/record_signer.h"
 #include "p2psip/location/binding_store.h"
 
 namespace p2psip::location {
@@ -45,11 +46,13 @@ struct PublishedUser {
 
 class UserRecordPublisher {
  public:
-  // Registers itself as an observer of `store` (which must outlive it).
+  // Registers itself as an observer of `store` (which must outlive it). Records are signed by
+  // `signer` (a ThreadedRecordSigner in p2psipd, so signing stays off the signalling loop) with
+  // the key of `self`.
   UserRecordPublisher(const UserRecordPublisherConfig& config, BindingStore& store,
                       dht::LookupService& dht, const identity::NodeIdentity& self,
-                      TimerService& timers, WallClock wallClock, MetricsRegistry& metrics,
-                      Logger logger);
+                      identity::RecordSigner& signer, TimerService& timers, WallClock wallClock,
+                      MetricsRegistry& metrics, Logger logger);
   ~UserRecordPublisher();
   UserRecordPublisher(const UserRecordPublisher&) = delete;
   UserRecordPublisher& operator=(const UserRecordPublisher&) = delete;
