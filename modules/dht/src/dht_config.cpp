@@ -54,6 +54,12 @@ Result<void> validate(const DhtConfig& config) {
   if (config.removedLifetime <= Duration::zero() || config.removedLifetime > config.maxLifetime) {
     return invalid("removedLifetime must be positive and at most maxLifetime");
   }
+  if (config.replicas < 1 || config.replicas > 8) {
+    return invalid("replicas must be between 1 and 8");
+  }
+  if (config.getSettle < Duration::zero() || config.getSettle > std::chrono::seconds(5)) {
+    return invalid("getSettle must be between 0 and 5 seconds");
+  }
   if (config.bootstrapRetry < std::chrono::seconds(1)) {
     return invalid("bootstrapRetry must be at least one second");
   }

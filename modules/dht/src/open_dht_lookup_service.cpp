@@ -116,6 +116,7 @@ class OpenDhtLookupService::Impl {
         metrics_(metrics),
         logger_(std::move(logger)),
         timer_(loop.context()),
+        reannounceTimer_(loop.context()),
         random_(std::random_device{}()) {}
   ~Impl() {
     shutdown(false);
@@ -163,10 +164,14 @@ class OpenDhtLookupService::Impl {
   struct PendingGet {
     std::string key;
     GetCallback done;
+    std::vector<ValueRecord> records;            // what the nodes answered so far
+    std::shared_ptr<asio::steady_timer> settle;  // armed by the first values (DhtConfig::getSettle)
+    std::size_t searches = 1;                    // replica searches still running
+    bool ok = false;                             // any search succeeded
   };
   // A version this node announced, so that the next put or remove can blank it.
   struct Publication {
-    opendht::InfoHash hash;
+    std::vector<opendht::InfoHash> hashes;  // the key's replica hashes (replicaHashes())
     opendht::Value::Id dhtId = 0;
     TimePoint expiresAt{};
     // What was announced, to announce it again once other nodes are reachable: a put made while
@@ -177,9 +182,9 @@ class OpenDhtLookupService::Impl {
   using PublicationKey = std::pair<std::string, std::uint64_t>;  // key text, writer's id
   struct Subscription {
     std::string key;
-    opendht::InfoHash hash;
+    std::vector<opendht::InfoHash> hashes;  // one listen per replica, all feeding `view`
     ListenCallback onChange;
-    std::shared_future<std::size_t> dhtToken;  // invalid while not listening on OpenDHT
+    std::vector<std::shared_future<std::size_t>> dhtTokens;  // empty while not listening
     KeyView view;
   };
 
@@ -194,6 +199,7 @@ class OpenDhtLookupService::Impl {
   }
 
   void registerValueTypes();
+  std::vector<opendht::InfoHash> replicaHashes(const std::string& keyText) const;
   void announce(const opendht::InfoHash& hash, const ValueRecord& record, const LifetimeClass& cls,
                 opendht::Value::Id dhtId, std::string key, PutCallback done);
   void retire(const opendht::InfoHash& hash, opendht::Value::Id dhtId);
@@ -203,8 +209,11 @@ class OpenDhtLookupService::Impl {
   // Handlers of OpenDHT's answers, on the loop.
   void onStatus(opendht::NodeStatus status);
   void announceAgain();
+  void scheduleFollowUp(Duration delay);
   void onPutDone(std::uint64_t op, bool ok);
-  void onGetDone(std::uint64_t op, bool ok, std::vector<ValueRecord> records);
+  void onGetValues(std::uint64_t op, std::vector<ValueRecord> records);
+  void onGetDone(std::uint64_t op, bool ok);
+  void answerGet(std::uint64_t op);
   void onListenValues(ListenToken token, const std::vector<ValueRecord>& records, bool expired);
   void echoLocally(const std::string& key, const ValueRecord& record);
   // Calls the subscriber; false if the service was destroyed by the callback.
@@ -223,6 +232,9 @@ class OpenDhtLookupService::Impl {
   std::unique_ptr<opendht::DhtRunner> runner_;
   std::vector<opendht::SockAddr> bootstrap_;
   asio::steady_timer timer_;  // bootstrap retry and publication pruning
+  // Follow-up announcements after connecting (see onStatus()), and how many are left.
+  asio::steady_timer reannounceTimer_;
+  int followUps_ = 0;
   std::mt19937_64 random_;
   // OpenDHT's status as last posted: Connected (a good node is known), Connecting (nodes are
   // known, none confirmed: OpenDHT holds queued operations meanwhile) or Disconnected (none).
@@ -285,6 +297,17 @@ Result<void> OpenDhtLookupService::Impl::start() {
   return {};
 }
 
+std::vector<opendht::InfoHash> OpenDhtLookupService::Impl::replicaHashes(
+    const std::string& keyText) const {
+  // Replica r > 0 of a key lives at the hash of "<key>#replica<r>": independent points of the key
+  // space, so the nodes storing one replica are unrelated to those storing another.
+  std::vector<opendht::InfoHash> hashes{opendht::InfoHash::get(keyText)};
+  for (std::size_t r = 1; r < config_.replicas; ++r) {
+    hashes.push_back(opendht::InfoHash::get(keyText + "#replica" + std::to_string(r)));
+  }
+  return hashes;
+}
+
 void OpenDhtLookupService::Impl::registerValueTypes() {
   // Storing nodes apply these policies (on OpenDHT's thread) to what others ask them to store.
   // Edits are allowed only to blank a version (retire()); OpenDHT's default refuses all edits.
@@ -332,17 +355,22 @@ void OpenDhtLookupService::Impl::put(const LookupKey& key, StoredValue value, Du
   const ValueRecord record{ValueRecord::Kind::Value, value.id, nextVersion(),
                            std::move(value.data)};
   const LifetimeClass& cls = lifetimeClassFor(lifetime, config_.maxLifetime);
-  const opendht::InfoHash hash = opendht::InfoHash::get(keyText);
+  const std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
   const opendht::Value::Id dhtId = newDhtId();
   logger_.debug("dht: put {} id {:016x} version {} ({} bytes, {} s)", keyText, record.id,
                 record.version, record.data.size(),
                 std::chrono::duration_cast<std::chrono::seconds>(cls.lifetime).count());
 
-  announce(hash, record, cls, dhtId, keyText, std::move(done));
+  // The primary key reports to the caller; the replicas are announced alongside.
+  for (std::size_t r = 0; r < hashes.size(); ++r) {
+    announce(hashes[r], record, cls, dhtId, keyText, r == 0 ? std::move(done) : PutCallback{});
+  }
   Publication& publication = publications_[{keyText, record.id}];
   // The new version first, then the old one blanked, so readers never see neither.
-  if (publication.dhtId != 0) retire(publication.hash, publication.dhtId);
-  publication = Publication{hash, dhtId, Clock::now() + cls.lifetime, encode(record), cls.typeId};
+  if (publication.dhtId != 0) {
+    for (const auto& h : publication.hashes) retire(h, publication.dhtId);
+  }
+  publication = Publication{hashes, dhtId, Clock::now() + cls.lifetime, encode(record), cls.typeId};
   echoLocally(keyText, record);
 }
 
@@ -355,15 +383,21 @@ void OpenDhtLookupService::Impl::remove(const LookupKey& key, std::uint64_t id, 
     return;
   }
   const ValueRecord removal{ValueRecord::Kind::Removal, id, nextVersion(), {}};
-  const opendht::InfoHash hash = opendht::InfoHash::get(keyText);
+  const std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
   logger_.debug("dht: remove {} id {:016x} version {}", keyText, id, removal.version);
 
   // The removal tells readers and listeners at once; blanking the announced version keeps it from
   // coming back once the removal itself expires.
-  announce(hash, removal, removedClass(), newDhtId(), keyText, std::move(done));
+  const opendht::Value::Id removalId = newDhtId();
+  for (std::size_t r = 0; r < hashes.size(); ++r) {
+    announce(hashes[r], removal, removedClass(), removalId, keyText,
+             r == 0 ? std::move(done) : PutCallback{});
+  }
   if (auto it = publications_.find({keyText, id}); it != publications_.end()) {
-    runner_->cancelPut(it->second.hash, it->second.dhtId);
-    retire(it->second.hash, it->second.dhtId);
+    for (const auto& h : it->second.hashes) {
+      runner_->cancelPut(h, it->second.dhtId);
+      retire(h, it->second.dhtId);
+    }
     publications_.erase(it);
   }
   echoLocally(keyText, removal);
@@ -430,36 +464,71 @@ void OpenDhtLookupService::Impl::get(const LookupKey& key, GetCallback done) {
   }
   logger_.debug("dht: get {}", keyText);
   const std::uint64_t op = nextOp_++;
-  pendingGets_.emplace(op, PendingGet{keyText, std::move(done)});
-  // Both callbacks run on OpenDHT's thread, one after the other, so `found` needs no lock.
-  auto found = std::make_shared<std::vector<ValueRecord>>();
-  runner_->get(opendht::InfoHash::get(keyText),
-               opendht::GetCallback([found, filter = filter()](const DhtValues& values) {
-                 auto records = filter.decode(values);
-                 std::move(records.begin(), records.end(), std::back_inserter(*found));
-                 return true;
-               }),
-               opendht::DoneCallback([inbox = inbox(), op, found](bool ok, const DhtNodes&) {
-                 inbox.post([op, ok, records = std::move(*found)](Impl& self) mutable {
-                   self.onGetDone(op, ok, std::move(records));
-                 });
-               }));
+  const std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
+  pendingGets_.emplace(op, PendingGet{keyText, std::move(done), {}, nullptr, hashes.size()});
+  // Values are handed to the loop batch by batch as nodes answer; the loop answers the caller once
+  // the search ends, or `getSettle` after the first values, whichever is first: a search waits
+  // about a second on every dead node it asked (OpenDHT's request timeout), which a caller
+  // holding a ringing phone should not.
+  // One search per replica key, in parallel: each walks towards another part of the key space,
+  // so dead nodes near one replica rarely delay them all, and the first values answer.
+  for (const auto& hash : hashes) {
+    runner_->get(
+        hash,
+        opendht::GetCallback([inbox = inbox(), op, filter = filter()](const DhtValues& values) {
+          auto records = filter.decode(values);
+          if (!records.empty()) {
+            inbox.post([op, records = std::move(records)](Impl& self) mutable {
+              self.onGetValues(op, std::move(records));
+            });
+          }
+          return true;
+        }),
+        opendht::DoneCallback([inbox = inbox(), op](bool ok, const DhtNodes&) {
+          inbox.post([op, ok](Impl& self) { self.onGetDone(op, ok); });
+        }));
+  }
 }
 
-void OpenDhtLookupService::Impl::onGetDone(std::uint64_t op, bool ok,
-                                           std::vector<ValueRecord> records) {
+void OpenDhtLookupService::Impl::onGetValues(std::uint64_t op, std::vector<ValueRecord> records) {
+  auto it = pendingGets_.find(op);
+  if (it == pendingGets_.end()) return;  // answered already (settled), or stopped
+  PendingGet& pending = it->second;
+  std::move(records.begin(), records.end(), std::back_inserter(pending.records));
+  if (pending.settle || config_.getSettle <= Duration::zero()) return;
+  pending.settle = std::make_shared<asio::steady_timer>(loop_.context());
+  pending.settle->expires_after(config_.getSettle);
+  pending.settle->async_wait([inbox = inbox(), op](const asio::error_code& error) {
+    if (!error) inbox.post([op](Impl& self) { self.answerGet(op); });
+  });
+}
+
+void OpenDhtLookupService::Impl::onGetDone(std::uint64_t op, bool ok) {
   auto it = pendingGets_.find(op);
   if (it == pendingGets_.end()) return;
-  PendingGet pending = std::move(it->second);
-  pendingGets_.erase(it);
+  it->second.ok = it->second.ok || ok;
+  if (--it->second.searches > 0) return;  // another replica's search may still find values
+  ok = it->second.ok;
   // As for put: a node alone answers from its own storage, which is all there is.
-  if (!ok && status_ == opendht::NodeStatus::Connected) {
+  if (!ok && it->second.records.empty() && status_ == opendht::NodeStatus::Connected) {
+    PendingGet pending = std::move(it->second);
+    pendingGets_.erase(it);
+    if (pending.settle) pending.settle->cancel();
     metrics_.failures.inc();
     logger_.debug("dht: get {}: the search failed", pending.key);
     pending.done(makeError(ErrorCode::Unavailable, "dht: no DHT node answered for " + pending.key));
     return;
   }
-  std::vector<StoredValue> values = latestValues(records);
+  answerGet(op);
+}
+
+void OpenDhtLookupService::Impl::answerGet(std::uint64_t op) {
+  auto it = pendingGets_.find(op);
+  if (it == pendingGets_.end()) return;
+  PendingGet pending = std::move(it->second);
+  pendingGets_.erase(it);
+  if (pending.settle) pending.settle->cancel();
+  std::vector<StoredValue> values = latestValues(pending.records);
   logger_.debug("dht: get {}: {} values", pending.key, values.size());
   pending.done(std::move(values));
 }
@@ -469,10 +538,11 @@ ListenToken OpenDhtLookupService::Impl::listen(const LookupKey& key, ListenCallb
   const ListenToken token = nextListenToken_++;
   std::string keyText = key.toString();
   logger_.debug("dht: listen {} (token {})", keyText, token);
-  const opendht::InfoHash hash = opendht::InfoHash::get(keyText);
+  std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
   Subscription& subscription =
       subscriptions_
-          .emplace(token, Subscription{std::move(keyText), hash, std::move(onChange), {}, {}})
+          .emplace(token,
+                   Subscription{std::move(keyText), std::move(hashes), std::move(onChange), {}, {}})
           .first->second;
   if (runner_) listenOnDht(token, subscription);  // otherwise start() does
   return token;
@@ -489,8 +559,11 @@ void OpenDhtLookupService::Impl::listenOnDht(ListenToken token, Subscription& su
     }
     return true;  // cancelled through cancelListen(), never from here
   };
-  subscription.dhtToken =
-      runner_->listen(subscription.hash, opendht::ValueCallback(std::move(onValues))).share();
+  subscription.dhtTokens.clear();
+  for (const auto& hash : subscription.hashes) {
+    subscription.dhtTokens.push_back(
+        runner_->listen(hash, opendht::ValueCallback(onValues)).share());
+  }
 }
 
 void OpenDhtLookupService::Impl::cancelListen(ListenToken token) {
@@ -498,8 +571,12 @@ void OpenDhtLookupService::Impl::cancelListen(ListenToken token) {
   if (it == subscriptions_.end()) return;
   logger_.debug("dht: cancel listen {} (token {})", it->second.key, token);
   // OpenDHT resolves its token on its own thread, after the listen; it queues this behind it.
-  if (runner_ && it->second.dhtToken.valid())
-    runner_->cancelListen(it->second.hash, it->second.dhtToken);
+  if (runner_) {
+    for (std::size_t r = 0; r < it->second.dhtTokens.size(); ++r) {
+      if (it->second.dhtTokens[r].valid())
+        runner_->cancelListen(it->second.hashes[r], it->second.dhtTokens[r]);
+    }
+  }
   subscriptions_.erase(it);
 }
 
@@ -549,10 +626,32 @@ void OpenDhtLookupService::Impl::onStatus(opendht::NodeStatus status) {
   status_ = status;
   if (status == opendht::NodeStatus::Connected) {
     logger_.info("dht: connected to the overlay");
-    if (!wasConnected) announceAgain();
+    if (!wasConnected) {
+      announceAgain();
+      // The nodes closest to a key keep changing while an overlay forms (all its peers starting
+      // together): the first announcement may land on nodes that are no longer the closest a few
+      // seconds later, and OpenDHT would not move it before the value's next refresh. Announce
+      // again twice while the routing table settles.
+      followUps_ = 2;
+      scheduleFollowUp(std::chrono::seconds(3));
+    }
   } else if (wasConnected) {
     logger_.info("dht: no DHT node reachable; values are stored on this node only");
   }
+}
+
+void OpenDhtLookupService::Impl::scheduleFollowUp(Duration delay) {
+  reannounceTimer_.expires_after(delay);
+  reannounceTimer_.async_wait([inbox = inbox()](const asio::error_code& error) {
+    if (error) return;
+    inbox.post([](Impl& self) {
+      if (!self.runner_ || self.status_ != opendht::NodeStatus::Connected || self.followUps_ <= 0)
+        return;
+      --self.followUps_;
+      self.announceAgain();
+      if (self.followUps_ > 0) self.scheduleFollowUp(std::chrono::seconds(10));
+    });
+  });
 }
 
 void OpenDhtLookupService::Impl::announceAgain() {
@@ -564,11 +663,13 @@ void OpenDhtLookupService::Impl::announceAgain() {
   std::size_t n = 0;
   for (const auto& [key, publication] : publications_) {
     if (publication.expiresAt <= now || publication.bytes.empty()) continue;
-    runner_->put(publication.hash,
-                 opendht::Value(publication.typeId,
-                                reinterpret_cast<const std::uint8_t*>(publication.bytes.data()),
-                                publication.bytes.size(), publication.dhtId),
-                 opendht::DoneCallback{});
+    for (const auto& hash : publication.hashes) {
+      runner_->put(hash,
+                   opendht::Value(publication.typeId,
+                                  reinterpret_cast<const std::uint8_t*>(publication.bytes.data()),
+                                  publication.bytes.size(), publication.dhtId),
+                   opendht::DoneCallback{});
+    }
     ++n;
   }
   metrics_.reannounced.inc(n);
@@ -599,6 +700,7 @@ void OpenDhtLookupService::Impl::maintain() {
 
 void OpenDhtLookupService::Impl::shutdown(bool reportPending) {
   timer_.cancel();
+  reannounceTimer_.cancel();
   if (runner_) {
     // No OpenDHT callback runs after this; what they posted carries the old run and is dropped.
     runner_->join();
@@ -609,7 +711,7 @@ void OpenDhtLookupService::Impl::shutdown(bool reportPending) {
   status_ = opendht::NodeStatus::Disconnected;
   boundPort_ = 0;
   publications_.clear();
-  for (auto& [token, subscription] : subscriptions_) subscription.dhtToken = {};
+  for (auto& [token, subscription] : subscriptions_) subscription.dhtTokens.clear();
   auto puts = std::exchange(pendingPuts_, {});
   auto gets = std::exchange(pendingGets_, {});
   if (!reportPending) return;

@@ -54,6 +54,16 @@ struct DhtConfig {
   Duration maxLifetime = std::chrono::minutes(10);      // OpenDHT's default value lifetime
   Duration removedLifetime = std::chrono::seconds(30);  // how long remove()'s empty value lives
   Duration bootstrapRetry = std::chrono::seconds(30);   // while no DHT node is known
+  // A get answers this long after the first values arrived, without waiting for the rest of the
+  // search (which waits ~1 s on each dead node it asked); 0 = always wait for the search to end.
+  // Values that arrive later still reach listeners.
+  Duration getSettle = std::chrono::milliseconds(10);
+  // Every value is stored under this many independent DHT keys (the key itself, and "#replica<r>"
+  // variants), and a get searches them all in parallel and answers with the first values: after
+  // many nodes died, one search can wait a second per dead node asked (OpenDHT's request timeout),
+  // while the chance that every replica's search hits dead nodes first is much smaller. Costs
+  // `replicas` puts per put and listens per listen. 1 = no replicas.
+  std::size_t replicas = 3;
 };
 // InvalidArgument with a sentence naming the field: bootstrap entries must be IP literals with a
 // port (the system resolver is never used), sizes and durations must be positive.
