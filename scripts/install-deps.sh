@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libosip2-dev
   sip-tester sipsak kamailio baresip-core
   iproute2 procps psmisc python3 openssl
+  nftables
 )
 
 missing=()
