@@ -6,6 +6,10 @@
 # Usage: bench/registrar_proxy_bench.sh [options] SERVER...
 #   SERVER: kamailio[=CFG]  (default CFG bench/kamailio/kamailio.cfg; binary $KAMAILIO or kamailio)
 #           p2psipd=BINARY
+#           p2psipd-pair=BINARY  two p2psipd peers in one overlay: callers use peer A (the port),
+#                                the callee is registered at peer B (port + 2), so every call
+#                                crosses a TLS peer link; CPU is both peers' (the same workload
+#                                as the single server, calls between phones on different peers)
 #   --step-seconds N   length of one call-rate step (default 10)
 #   --max-steps N      call-rate steps per server: doubling, then bisection (default 10)
 #   --start-rate N     first call rate, calls/s (default 200)
@@ -94,7 +98,10 @@ def wait_listening(port, proto="u", limit=10.0):
 
 
 def tree_cpu_ticks(pid):
-    """utime+stime (clock ticks) of pid and all its descendants (Kamailio forks its workers)."""
+    """utime+stime (clock ticks) of pid and all its descendants (Kamailio forks its workers);
+    with a list of pids, the sum over all of them."""
+    if isinstance(pid, list):
+        return sum(tree_cpu_ticks(p) for p in pid)
     stats = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -204,6 +211,24 @@ def start_server(kind, path):
         cfg = path or os.path.join(here, "kamailio", "kamailio.cfg")
         cmd = [os.environ.get("KAMAILIO", "kamailio"), "-f", cfg, "-x", "tlsf", "-m", "4096", "-M", "32",
                "-DD", "-E", "-A", f"SIP_PORT={port}", "-A", "LOG_LEVEL=1", "-Y", work]
+    elif kind == "p2psipd-pair":
+        procs = []
+        for name, sip_port, peer_port, dht_port, boot in (("a", port, 5071, 4222, []),
+                                                          ("b", port + 2, 5072, 4223,
+                                                           ["--bootstrap", "127.0.0.1:4222"])):
+            data = os.path.join(work, f"pair-{name}-data")
+            os.makedirs(data, exist_ok=True)
+            cmd = [path, "--listen", f"udp:127.0.0.1:{sip_port}", "--domain", "p2p.test",
+                   "--peer-listen", f"127.0.0.1:{peer_port}", "--dht-port", str(dht_port),
+                   "--data-dir", data, "--control-socket", os.path.join(work, f"pair-{name}.sock"),
+                   "--log-level", "warn"] + boot
+            procs.append(start(cmd, f"pair-{name}.log"))
+            if not wait_listening(sip_port):
+                for p in procs:
+                    stop(p)
+                raise SystemExit(f"p2psipd peer {name} does not listen on udp {sip_port}")
+        time.sleep(2.0)  # the two DHT nodes find each other
+        return procs
     elif kind == "p2psipd":
         data = os.path.join(work, "p2psipd-data")
         os.makedirs(data, exist_ok=True)
@@ -217,7 +242,7 @@ def start_server(kind, path):
         stop(p)
         raise SystemExit(f"{kind} does not listen on udp {port}; see {work}/{kind}.log")
     time.sleep(0.5)
-    return p
+    return [p]
 
 
 idle_cpu_s_per_s = 0.0
@@ -330,8 +355,8 @@ results = {}
 plan = []
 for s in args.servers:
     kind, _, path = s.partition("=")
-    if kind == "p2psipd" and not path:
-        raise SystemExit("p2psipd needs its binary: p2psipd=PATH")
+    if kind in ("p2psipd", "p2psipd-pair") and not path:
+        raise SystemExit(f"{kind} needs its binary: {kind}=PATH")
     plan.append((kind, path or None))
 if not args.no_direct:
     plan.append(("sipp-to-sipp", None))
@@ -346,19 +371,24 @@ try:
             res = measure_register(kind, None, None)
             best = measure_calls(kind, f"127.0.0.1:{UAS_PORT}", None)
         else:
-            srv = start_server(kind, path)
+            procs = start_server(kind, path)
+            pids = [p.pid for p in procs]
             remote = f"127.0.0.1:{args.port}"
-            idle_cpu_s_per_s = measure_idle(srv.pid)
+            # With a pair the callee lives at the other peer: every call crosses the overlay.
+            callee_at = f"127.0.0.1:{args.port + 2}" if kind == "p2psipd-pair" else remote
+            idle_cpu_s_per_s = measure_idle(pids)
             log(f"  idle: {idle_cpu_s_per_s * 1e3:.1f} ms CPU per second")
-            res = measure_register(kind, remote, srv.pid)
-            s, _, _ = sipp(f"{kind}-callee-register", reg_one, remote, UAS_PORT, 1, 10, 10, 20, ["-s", "bench"])
+            res = measure_register(kind, remote, pids)
+            s, _, _ = sipp(f"{kind}-callee-register", reg_one, callee_at, UAS_PORT, 1, 10, 10, 20, ["-s", "bench"])
             if num(s, "SuccessfulCall(C)") != 1:
                 log("  could not register the callee; no call measurement")
                 best = None
             else:
-                best = measure_calls(kind, remote, srv.pid)
-            alive = srv.poll() is None
-            stop(srv)
+                time.sleep(1.0)  # the callee's user record lands in the DHT
+                best = measure_calls(kind, remote, pids)
+            alive = all(p.poll() is None for p in procs)
+            for p in procs:
+                stop(p)
             if not alive:
                 log(f"  {kind} DIED during the run (see {work}/{kind}.log)")
         res["best"] = best
@@ -379,11 +409,13 @@ for kind, r in results.items():
     log(f"{kind:<16} {fmt(b['rate'] if b else None):>13} {fmt(b['cpu_us'] if b else None, '{:.1f}'):>11} "
         f"{fmt(b['net_cpu_us'] if b else None, '{:.1f}'):>7} {fmt(r['reg_rate']):>10} "
         f"{fmt(r['reg_cpu_us'], '{:.1f}'):>10} {fmt(r['idle_ms'], '{:.1f}'):>9}")
-if "p2psipd" in results and "kamailio" in results:
-    p, k = results["p2psipd"], results["kamailio"]
+for ours in ("p2psipd", "p2psipd-pair"):
+    if ours not in results or "kamailio" not in results:
+        continue
+    p, k = results[ours], results["kamailio"]
     ratio = lambda a, b: "-" if not a or not b else f"{a / b:.2f}"
     pb, kb = p["best"] or {}, k["best"] or {}
-    log(f"{'p2psipd/kamailio':<16} {ratio(pb.get('rate'), kb.get('rate')):>13} "
+    log(f"{ours + '/kamailio':<16} {ratio(pb.get('rate'), kb.get('rate')):>13} "
         f"{ratio(pb.get('cpu_us'), kb.get('cpu_us')):>11} {ratio(pb.get('net_cpu_us'), kb.get('net_cpu_us')):>7} "
         f"{ratio(p['reg_rate'], k['reg_rate']):>10} {ratio(p['reg_cpu_us'], k['reg_cpu_us']):>10} "
         f"{ratio(p['idle_ms'], k['idle_ms']):>9}")
