@@ -73,6 +73,10 @@ class OverlayLocationService::Impl {
     }
     Entry& e = entryFor(std::string(aor));
     const TimePoint now = timers_.now();
+    // Records whose signed expiry passed are dropped here: a cache holding only those is a miss,
+    // and after missLifetime it asks the DHT again.
+    const WallTime wallNow = wallClock_();
+    std::erase_if(e.records, [&](const auto& entry) { return entry.second.expired(wallNow); });
     if (e.loaded && (!e.records.empty() || now - e.loadedAt < config_.missLifetime)) {
       answer(e, std::move(callback));
       return;

@@ -89,6 +89,8 @@ class PeerDirectory::Impl {
       startListen(e);
     }
     const TimePoint now = timers_.now();
+    // A record past its signed expiry counts as none: ask the DHT again after missLifetime.
+    if (e.record && e.record->expired(wallClock_())) e.record.reset();
     if (e.loaded && (e.record || now - e.loadedAt < config_.missLifetime)) {
       answer(e, std::move(done));
       return;

@@ -143,16 +143,16 @@ void ProxyCore::onRequest(transaction::ServerTransactionId id, sip::Message&& re
     return;
   }
   // §16.4.
-  const std::size_t routesBefore = routeValues(request);
+  // A request from an overlay peer reaches only this peer's users, or follows a route set that
+  // names us (in-dialog requests through our Record-Route). Anything else would make us a relay
+  // for the peer, into the overlay or out of it. (Routes are counted only for peers' requests.)
+  const bool fromPeer = own_->isPeerLinkFlow(flow);
+  const std::size_t routesBefore = fromPeer ? routeValues(request) : 0;
   if (auto routed = RouteProcessor(*own_).process(request); !routed) {
     respondLocally(id, request, routed.error().status, routed.error().reason);
     return;
   }
-  const bool fromPeer = own_->isPeerLinkFlow(flow);
-  // A request from an overlay peer reaches only this peer's users, or follows a route set that
-  // names us (in-dialog requests through our Record-Route). Anything else would make us a relay
-  // for the peer, into the overlay or out of it.
-  const bool routedThroughUs = routeValues(request) < routesBefore;
+  const bool routedThroughUs = fromPeer && routeValues(request) < routesBefore;
   // §16.5.
   std::visit(
       Overloaded{
@@ -298,13 +298,14 @@ void ProxyCore::onAck(sip::Message&& ack, const transport::Flow& flow) {
                  ack.branch().value_or(""));
     return;
   }
-  const std::size_t routesBefore = routeValues(ack);
+  const bool fromPeer = own_->isPeerLinkFlow(flow);
+  const std::size_t routesBefore = fromPeer ? routeValues(ack) : 0;
   if (auto routed = RouteProcessor(*own_).process(ack); !routed) {
     logger_.info("proxy drops ACK: {} call_id={} branch={}", routed.error().reason, ack.callId(),
                  ack.branch().value_or(""));
     return;
   }
-  if (own_->isPeerLinkFlow(flow) && routeValues(ack) >= routesBefore) {
+  if (fromPeer && routeValues(ack) >= routesBefore) {
     metrics_->peerRequestsRefused.inc();
     logger_.info("proxy drops ACK from peer {} not routed through us call_id={} branch={}",
                  flow.peerIdentity.substr(0, 8), ack.callId(), ack.branch().value_or(""));
