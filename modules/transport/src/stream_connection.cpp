@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "stream_connection.h"
 
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
 namespace p2psip::transport {
 namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
+// Queued messages are written together up to this many bytes: one TLS record (at most 16 KiB of
+// plaintext each) and one syscall for a burst instead of one per message.
+constexpr std::size_t kMaxCoalescedWrite = 64 * 1024;
 
 Error ioError(std::string_view what, const asio::error_code& ec) {
   return Error{ErrorCode::TransportError, std::string(what) + ": " + ec.message()};
@@ -139,7 +143,15 @@ Result<void> StreamConnection::write(std::string bytes) {
   }
   bytesQueued_ += bytes.size();
   writeQueue_.push_back(std::move(bytes));
-  if (established_) writeNext();
+  // Cork until the current handler returns: the messages a handler sends (a response upstream,
+  // the request downstream, a burst of forwarded messages) leave in one write.
+  if (established_ && !writing_ && !flushPosted_) {
+    flushPosted_ = true;
+    asio::post(socket().get_executor(), [self = shared_from_this()] {
+      self->flushPosted_ = false;
+      self->writeNext();
+    });
+  }
   return {};
 }
 
@@ -150,6 +162,19 @@ void StreamConnection::writeNext() {
     return;
   }
   writing_ = true;
+  // Coalesce what is queued into one buffer (bounded), so it goes in one write. (Built aside and
+  // put back: erasing inside a deque invalidates references to its other elements.)
+  if (writeQueue_.size() > 1 &&
+      writeQueue_[0].size() + writeQueue_[1].size() <= kMaxCoalescedWrite) {
+    std::string merged = std::move(writeQueue_.front());
+    writeQueue_.pop_front();
+    while (!writeQueue_.empty() &&
+           merged.size() + writeQueue_.front().size() <= kMaxCoalescedWrite) {
+      merged += writeQueue_.front();
+      writeQueue_.pop_front();
+    }
+    writeQueue_.push_front(std::move(merged));
+  }
   auto handler = [self = shared_from_this()](const asio::error_code& ec, std::size_t) {
     self->writing_ = false;
     if (self->closed_) return;

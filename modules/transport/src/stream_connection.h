@@ -112,6 +112,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   std::deque<std::string> writeQueue_;
   std::size_t bytesQueued_ = 0;
   bool writing_ = false;
+  bool flushPosted_ = false;  // a writeNext() is queued on the loop (see write())
   bool established_ = false;
   bool closing_ = false;
   bool closed_ = false;

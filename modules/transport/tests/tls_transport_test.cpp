@@ -162,6 +162,40 @@ TEST_F(PeerLinks, APeerThatDoesNotAnswerFailsWithinTheConnectTimeout) {
   EXPECT_EQ(alice.transport.stats().connections, 0u);
 }
 
+TEST_F(PeerLinks, ABurstOfMessagesIsCoalescedYetArrivesWholeAndInOrder) {
+  // Messages sent in one handler leave in one write (one TLS record, one syscall); the framer on
+  // the other side must still see each one, in order.
+  TransportConfig aliceConfig;
+  aliceConfig.sentBy = {"127.0.0.1:5999"};
+  Node alice(loop, timers, aliceConfig);
+  Node bob(loop, timers);
+  alice.transport.setPeerLinkTls(aliceId.context(net::PeerVerification::AnyCertificate));
+  bob.transport.setPeerLinkTls(bobId.context(net::PeerVerification::AnyCertificate));
+  auto bobBound = bob.transport.addListener(Protocol::Tls, loopback4(), ListenerRole::PeerLinks);
+  ASSERT_TRUE(bobBound);
+  const Target target{
+      .protocol = Protocol::Tls, .endpoint = *bobBound, .peerIdentity = fingerprintOf(bobId)};
+  constexpr int kBurst = 300;
+  for (int round = 0; round < 2; ++round) {  // the second round rides the established link
+    for (int i = 0; i < kBurst; ++i) {
+      std::string text = requestText("SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-burst-" +
+                                     std::to_string(round) + "-" + std::to_string(i));
+      ASSERT_TRUE(alice.transport.send(parse(std::move(text)), target));
+    }
+    const std::size_t want = static_cast<std::size_t>(kBurst * (round + 1));
+    ASSERT_TRUE(loop.runUntil([&] { return bob.handler.messages.size() >= want; }, kEventually));
+  }
+  ASSERT_EQ(bob.handler.messages.size(), static_cast<std::size_t>(2 * kBurst));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kBurst; ++i) {
+      const auto& m = bob.handler.messages[static_cast<std::size_t>(round * kBurst + i)].message;
+      EXPECT_EQ(m.branch().value_or(""),
+                "z9hG4bK-burst-" + std::to_string(round) + "-" + std::to_string(i));
+    }
+  }
+  EXPECT_EQ(alice.transport.stats().connections, 1u);
+}
+
 TEST_F(PeerLinks, PeerLinkListenerNeedsANodeIdentity) {
   Node plain(loop, timers);
   auto bound = plain.transport.addListener(Protocol::Tls, loopback4(), ListenerRole::PeerLinks);
