@@ -23,7 +23,7 @@ struct KeepAliveConfig {
 
 struct TransportConfig {
   // A TCP/TLS connection with no bytes received and no message sent for this long is closed.
-  // It also bounds connection set-up (TCP connect plus TLS handshake).
+  // (Connection set-up is bounded separately, by connectTimeout.)
   std::chrono::milliseconds idleTimeout{std::chrono::minutes(5)};
   // Bounds opening a connection (TCP connect plus TLS handshake) separately, so a peer that is
   // down behind a silent network fails within seconds, not after the kernel's SYN retries.
