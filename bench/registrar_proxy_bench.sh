@@ -221,7 +221,7 @@ def start_server(kind, path):
             cmd = [path, "--listen", f"udp:127.0.0.1:{sip_port}", "--domain", "p2p.test",
                    "--peer-listen", f"127.0.0.1:{peer_port}", "--dht-port", str(dht_port),
                    "--data-dir", data, "--control-socket", os.path.join(work, f"pair-{name}.sock"),
-                   "--log-level", "warn"] + boot
+                   "--log-level", "warn", "--media", "direct"] + boot
             procs.append(start(cmd, f"pair-{name}.log"))
             if not wait_listening(sip_port):
                 for p in procs:
@@ -234,7 +234,8 @@ def start_server(kind, path):
         os.makedirs(data, exist_ok=True)
         cmd = [path, "--listen", f"udp:127.0.0.1:{port}", "--listen", f"tcp:127.0.0.1:{port}",
                "--domain", "p2p.test", "--data-dir", data,
-               "--control-socket", os.path.join(work, "p2psipd.sock"), "--log-level", "warn"]
+               "--control-socket", os.path.join(work, "p2psipd.sock"), "--log-level", "warn",
+               "--media", "direct"]
     else:
         raise SystemExit(f"unknown server kind {kind}")
     p = start(cmd, f"{kind}.log")

@@ -4,7 +4,9 @@
 # directories and ports) register alice and bob, alice calls sip:bob@p2p.test, bob answers by
 # itself (answermode=auto). Each side sends a sine tone (ausine: alice 440 Hz, bob 1000 Hz) and
 # records what it hears (sndfile); the dominant frequency of each recording must be the far side's
-# tone. Only signalling goes through the server; the RTP flows directly between the two on lo.
+# tone. With Kamailio only signalling goes through the server and RTP flows directly between the two;
+# p2psipd anchors the media in its relay (the default --media relay), which the test checks from its
+# counters, and it must give every relay port back after the BYE.
 # Usage: baresip_call_test.sh SERVER_KIND SERVER   (kamailio kamailio.cfg | p2psipd BINARY)
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -117,12 +119,29 @@ alice_pid="$last_pid"
 check "alice registers through baresip (200 OK)" wait_for "$work/alice.log" "alice@p2p.test: .* 200 OK" 10
 check "alice's call is established" wait_for "$work/alice.log" "Call established: sip:bob@p2p.test" 15
 check "bob answered by itself" wait_for "$work/bob.log" "Call established: sip:alice@p2p.test" 5
+if [ "$kind" = p2psipd ]; then
+  ctl() { "$(dirname "$server")/p2psipctl" --control-socket "$work/control-p2psipd.sock" "$@"; }
+  sleep 2
+  ctl streams >"$work/streams.txt"
+  check "p2psipctl streams shows the call's audio stream in the relay" \
+    grep -qE "^call-id=.* m=0 audio confirmed .*a_to_b_packets=[1-9]" "$work/streams.txt"
+fi
 check "alice quits after her call (-t 8)" wait "$alice_pid"
 check "bob sees the call end (BYE through the proxy)" wait_for "$work/bob.log" \
   "Call with sip:alice@p2p.test terminated" 10
 kill -TERM "$bob_pid" 2>/dev/null
 wait "$bob_pid" 2>/dev/null
 check "the server is still running" kill -0 "$server_pid"
+if [ "$kind" = p2psipd ]; then
+  ctl counters >"$work/counters.txt"
+  # 6 s or more of 20 ms PCMU frames each way went through the relay.
+  check "the relay forwarded the call's RTP (p2psip_media_packets_forwarded_total >= 400)" \
+    awk '$1 == "p2psip_media_packets_forwarded_total" && $2 >= 400 { ok = 1 } END { exit !ok }' \
+    "$work/counters.txt"
+  check "no relay stream is left after the BYE" \
+    bash -c "'$(dirname "$server")/p2psipctl' --control-socket '$work/control-p2psipd.sock' status |
+      grep -q '^relay_streams: 0$'"
+fi
 
 bob_heard="$(ls "$work"/bob/rec/dump-*-dec.wav 2>/dev/null | head -n 1)"
 alice_heard="$(ls "$work"/alice/rec/dump-*-dec.wav 2>/dev/null | head -n 1)"

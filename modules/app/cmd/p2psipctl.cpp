@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // p2psipctl: asks a running p2psipd over its control socket.
 //   p2psipctl [--control-socket PATH | --data-dir DIR] COMMAND [ARG]
-//   COMMAND: status, bindings, transactions, counters, overlay, records, peers, lookup AOR
+//   COMMAND: status, bindings, transactions, counters, overlay, records, peers, lookup AOR,
+//            streams
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -18,11 +19,12 @@ int main(int argc, char** argv) {
   cli.add_option("--control-socket", socketPath,
                  "the daemon's control socket (default <data-dir>/control.sock)");
   cli.add_option("--data-dir", dataDir, "the daemon's data directory");
-  cli.add_option("command", command,
-                 "status, bindings, transactions, counters, overlay, records, peers or lookup")
+  cli.add_option(
+         "command", command,
+         "status, bindings, transactions, counters, overlay, records, peers, lookup or streams")
       ->required()
       ->check(CLI::IsMember({"bindings", "transactions", "counters", "status", "overlay", "records",
-                             "peers", "lookup", "help"}));
+                             "peers", "lookup", "streams", "help"}));
   cli.add_option("argument", argument, "the AOR for lookup");
   CLI11_PARSE(cli, argc, argv);
   if (command == "lookup") {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "p2psip/anchor/media_anchor.h"
 #include "p2psip/app/control_server.h"
 #include "p2psip/dht/open_dht_lookup_service.h"
 #include "p2psip/identity/node_identity.h"
@@ -17,6 +18,7 @@
 #include "p2psip/location/location_service.h"
 #include "p2psip/location/overlay_location_service.h"
 #include "p2psip/location/user_record_publisher.h"
+#include "p2psip/media/relay_engine.h"
 #include "p2psip/net/asio_timer_service.h"
 #include "p2psip/net/event_loop.h"
 #include "p2psip/net/tls_context.h"
@@ -70,6 +72,27 @@ std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
   return out;
+}
+
+asio::ip::address addressOf(const std::string& text) {
+  return asio::ip::make_address(text);  // finalize() checked it
+}
+
+media::RelayConfig relayConfigFor(const DaemonConfig& c) {
+  media::RelayConfig r;
+  r.portMin = c.relayPortMin;
+  r.portMax = c.relayPortMax;
+  r.addresses = {addressOf(c.mediaPhoneAddress)};
+  if (addressOf(c.mediaOverlayAddress) != r.addresses.front()) {
+    r.addresses.push_back(addressOf(c.mediaOverlayAddress));
+  }
+  r.inactivityTimeout = c.mediaInactivityTimeout;
+  r.maxStreams = c.maxMediaStreams;
+  r.workerThreads = c.mediaThreads;
+  // Bursts of a few hundred streams' packets arrive together after a scheduling hiccup.
+  r.socketBufferBytes = 256 * 1024;
+  if (auto ok = media::validate(r); !ok) throw std::runtime_error(ok.error().detail);
+  return r;
 }
 
 identity::NodeIdentity loadIdentity(const DaemonConfig& c) {
@@ -187,6 +210,23 @@ class Daemon::Impl {
         metrics_, Logger(log_));
     sink_ = std::make_unique<RegistrarSink>(*registrar_);
 
+    // The relay runs whenever calls use it or other peers may; its threads start in start().
+    if (config_.mediaMode == "relay" || config_.offerRelay) {
+      relay_ = std::make_unique<media::RelayEngine>(
+          relayConfigFor(config_), [this](std::function<void()> fn) { loop_.post(std::move(fn)); },
+          metrics_, Logger(log_));
+    }
+    if (config_.mediaMode == "relay") {
+      anchor::AnchorConfig anchorConfig;
+      anchorConfig.phoneAddress = addressOf(config_.mediaPhoneAddress);
+      anchorConfig.overlayAddress = addressOf(config_.mediaOverlayAddress);
+      anchorConfig.relayAddresses = relayConfigFor(config_).addresses;
+      anchorConfig.maxSessions = config_.maxMediaStreams;
+      anchor_ =
+          std::make_unique<anchor::MediaAnchor>(*relay_, anchorConfig, metrics_, Logger(log_));
+      relay_->onTimeout([this](media::StreamId id) { anchor_->onStreamTimedOut(id); });
+    }
+
     proxy::ProxyConfig proxyConfig;
     for (const auto& l : config_.listen) {
       proxyConfig.addresses.push_back(proxy::ProxyAddress{
@@ -198,7 +238,7 @@ class Daemon::Impl {
     proxyConfig.maxConcurrentRequests = config_.maxConcurrentRequests;
     proxyConfig.overloadRetryAfterSeconds = static_cast<std::uint32_t>(config_.retryAfter.count());
     proxy_ = std::make_unique<proxy::ProxyCore>(*transactions_, *location_, domains_, proxyConfig,
-                                                *sink_, metrics_, Logger(log_));
+                                                *sink_, metrics_, Logger(log_), anchor_.get());
     gate_.attach(*transactions_, *proxy_);
 
     control_ = std::make_unique<ControlServer>(
@@ -219,6 +259,12 @@ class Daemon::Impl {
       return makeError(ErrorCode::TransportError, "cannot listen for peer links on " +
                                                       config_.peerListen->toString() + ": " +
                                                       bound.error().detail);
+    }
+    if (relay_) {
+      if (auto r = relay_->start(); !r) {
+        return makeError(ErrorCode::TransportError,
+                         "cannot start the media relay: " + r.error().detail);
+      }
     }
     if (auto r = dht_->start(); !r) {
       return makeError(ErrorCode::TransportError, "cannot start the DHT node on UDP port " +
@@ -273,6 +319,14 @@ class Daemon::Impl {
                                           std::to_string(config_.dhtPort) + ")"
                                     : "joining via " + join(config_.bootstrap))
       << ".\n";
+    s << "Media: " << (config_.mediaMode == "relay" ? "through this peer's relay" : "direct")
+      << (relay_ ? ", relay ports " + std::to_string(config_.relayPortMin) + "-" +
+                       std::to_string(config_.relayPortMax) + " on " + config_.mediaPhoneAddress +
+                       (config_.mediaOverlayAddress != config_.mediaPhoneAddress
+                            ? " and " + config_.mediaOverlayAddress
+                            : std::string())
+                 : std::string())
+      << (config_.offerRelay ? ", relaying for other peers" : "") << ".\n";
     s << "Control socket: " << config_.controlSocket << " (p2psipctl --control-socket "
       << config_.controlSocket << " status)\n";
     return s.str();
@@ -294,6 +348,13 @@ class Daemon::Impl {
           << "\ntransactions: " << transactions_->size()
           << "\nrequests_in_flight: " << proxy_->activeRequests()
           << "\nconnections: " << transport_->stats().connections << "\n";
+      out << "media: " << config_.mediaMode << (config_.offerRelay ? " (relay offered)" : "")
+          << "\n";
+      if (relay_) {
+        out << "relay_streams: " << relay_->active()
+            << "\nrelay_free_port_pairs: " << relay_->freePortPairs() << "\n";
+      }
+      if (anchor_) out << "media_sessions: " << anchor_->sessions() << "\n";
     } else if (command == "bindings") {
       const TimePoint now = timers_.now();
       auto all = bindings_->snapshot(100000);
@@ -367,9 +428,11 @@ class Daemon::Impl {
       auto lines = location_->describe(aor);
       out << lines.size() << " cached records for " << aor << "\n";
       for (const auto& l : lines) out << l << "\n";
+    } else if (command == "streams") {
+      describeStreams(out);
     } else if (command == "help") {
       out << "commands: status, bindings, transactions, counters, overlay, records, peers, "
-             "lookup AOR\n";
+             "lookup AOR, streams\n";
     } else {
       out << "error: unknown command (try: help)\n";
     }
@@ -377,6 +440,38 @@ class Daemon::Impl {
   }
 
  private:
+  // One line per relay stream with its counters (RFC 3550 A.3 loss, A.8 jitter), by call.
+  void describeStreams(std::ostream& out) const {
+    if (!relay_) {
+      out << "0 streams (media direct, relay off)\n";
+      return;
+    }
+    auto describeDirection = [&out](const char* name, const media::DirectionStats& d) {
+      out << " " << name << "_packets=" << d.packets << " " << name << "_bytes=" << d.bytes << " "
+          << name << "_rtcp=" << d.rtcpPackets << " " << name << "_lost=" << d.lost << " " << name
+          << "_jitter_ms=" << d.jitterMs << " " << name << "_dropped=" << d.dropped;
+    };
+    auto describeStream = [&](const media::StreamStats& s) {
+      out << " a=" << s.a.local.toString() << "<->"
+          << (s.a.remote ? s.a.remote->toString() : std::string("?"))
+          << (s.a.latched ? "(latched)" : "") << " b=" << s.b.local.toString() << "<->"
+          << (s.b.remote ? s.b.remote->toString() : std::string("?"))
+          << (s.b.latched ? "(latched)" : "");
+      describeDirection("a_to_b", s.aToB);
+      describeDirection("b_to_a", s.bToA);
+    };
+    out << relay_->active() << " streams\n";
+    if (!anchor_) return;
+    for (const auto& session : anchor_->snapshot()) {
+      for (const auto& stream : session.streams) {
+        out << "call-id=" << session.callId << " m=" << stream.mediaIndex << " " << stream.media
+            << (session.confirmed ? " confirmed" : " early");
+        if (stream.stats) describeStream(*stream.stats);
+        out << "\n";
+      }
+    }
+  }
+
   bool quiet() {
     if (!usersWithdrawn_ || !peerWithdrawn_) return false;
     // Finished means no request waits for an answer: every transaction is past its final response.
@@ -418,6 +513,8 @@ class Daemon::Impl {
   std::unique_ptr<identity::ThreadedRecordSigner> signer_;
   std::unique_ptr<location::UserRecordPublisher> publisher_;
   std::unique_ptr<RegistrarSink> sink_;
+  std::unique_ptr<media::RelayEngine> relay_;    // null when neither calls nor peers use it
+  std::unique_ptr<anchor::MediaAnchor> anchor_;  // null with --media direct
   std::unique_ptr<proxy::ProxyCore> proxy_;
   std::unique_ptr<ControlServer> control_;
   asio::signal_set signals_;

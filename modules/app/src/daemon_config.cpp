@@ -4,7 +4,9 @@
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <sstream>
+#include <tuple>
 
 namespace p2psip::app {
 
@@ -38,6 +40,30 @@ Result<ListenSpec> parseListenSpec(std::string_view text) {
   }
   spec.endpoint = *endpoint;
   return spec;
+}
+
+Result<std::pair<std::uint16_t, std::uint16_t>> parsePortRange(std::string_view text) {
+  auto dash = text.find('-');
+  auto number = [](std::string_view digits) -> std::optional<std::uint32_t> {
+    if (digits.empty() || digits.size() > 5) return std::nullopt;
+    std::uint32_t v = 0;
+    for (char ch : digits) {
+      if (ch < '0' || ch > '9') return std::nullopt;
+      v = v * 10 + static_cast<std::uint32_t>(ch - '0');
+    }
+    return v;
+  };
+  if (dash == std::string_view::npos) {
+    return configError("relay-ports '" + std::string(text) + "' is not MIN-MAX");
+  }
+  auto low = number(text.substr(0, dash));
+  auto high = number(text.substr(dash + 1));
+  if (!low || !high || *low == 0 || *high > 65535 || *low >= *high) {
+    return configError("relay-ports '" + std::string(text) +
+                       "' must be MIN-MAX with 0 < MIN < MAX <= 65535");
+  }
+  return std::pair<std::uint16_t, std::uint16_t>{static_cast<std::uint16_t>(*low),
+                                                 static_cast<std::uint16_t>(*high)};
 }
 
 std::string toString(const ListenSpec& spec) {
@@ -117,6 +143,35 @@ Result<void> finalize(DaemonConfig& c) {
   }
   if (c.peerConnectTimeout.count() <= 0)
     return configError("peer connect timeout must be positive");
+  if (c.mediaMode != "relay" && c.mediaMode != "direct") {
+    return configError("media mode '" + c.mediaMode + "' is not relay or direct");
+  }
+  if (c.relayPortMin % 2 != 0) {
+    return configError("relay-ports must start on an even port (RTP even, RTCP odd: RFC 3550 §11)");
+  }
+  if (c.relayPortMin >= c.relayPortMax || c.relayPortMax - c.relayPortMin < 1) {
+    return configError("relay-ports must name at least one RTP/RTCP port pair");
+  }
+  if (c.mediaPhoneAddress.empty()) {
+    c.mediaPhoneAddress = net::addressToString(c.listen.front().endpoint.address);
+  }
+  if (c.mediaOverlayAddress.empty()) {
+    c.mediaOverlayAddress = net::addressToString(c.peerListen->address);
+  }
+  for (const auto* address : {&c.mediaPhoneAddress, &c.mediaOverlayAddress}) {
+    asio::error_code ec;
+    auto parsed = asio::ip::make_address(*address, ec);
+    if (ec || parsed.is_unspecified()) {
+      return configError("media address '" + *address + "' must be a specific IP address");
+    }
+  }
+  if (c.mediaInactivityTimeout.count() <= 0) {
+    return configError("media inactivity timeout must be positive");
+  }
+  if (c.maxMediaStreams == 0) return configError("media max streams must be positive");
+  if (c.mediaThreads == 0 || c.mediaThreads > 64) {
+    return configError("media threads must be between 1 and 64");
+  }
   for (const auto& [domain, file] : c.credentialsFiles) {
     bool served = false;
     for (const auto& d : c.domains) served = served || d == domain;
@@ -191,8 +246,8 @@ Result<void> applyConfigFile(const std::string& path, DaemonConfig& c) {
       << e.description();
     return configError(s.str());
   }
-  static constexpr std::string_view kSections[] = {"sip",   "daemon",    "registrar", "auth",
-                                                   "proxy", "transport", "tls",       "overlay"};
+  static constexpr std::string_view kSections[] = {
+      "sip", "daemon", "registrar", "auth", "proxy", "transport", "tls", "overlay", "media"};
   for (const auto& [key, node] : root) {
     bool known = false;
     for (auto s : kSections) known = known || key.str() == s;
@@ -265,6 +320,25 @@ Result<void> applyConfigFile(const std::string& path, DaemonConfig& c) {
   P2PSIP_TRY(readString(overlay, "identity_key_type", c.identityKeyType, "overlay"));
   P2PSIP_TRY(readSeconds(overlay, "record_lifetime_seconds", c.userRecordLifetime, "overlay"));
   P2PSIP_TRY(readSeconds(overlay, "peer_connect_timeout_seconds", c.peerConnectTimeout, "overlay"));
+  const toml::table& media = section("media");
+  P2PSIP_TRY(readString(media, "mode", c.mediaMode, "media"));
+  std::string ports;
+  P2PSIP_TRY(readString(media, "relay_ports", ports, "media"));
+  if (!ports.empty()) {
+    auto range = parsePortRange(ports);
+    if (!range) return tl::unexpected(range.error());
+    std::tie(c.relayPortMin, c.relayPortMax) = *range;
+  }
+  if (const toml::node* relay = media.get("relay")) {
+    auto v = relay->value<bool>();
+    if (!v) return configError("media.relay must be true or false");
+    c.offerRelay = *v;
+  }
+  P2PSIP_TRY(readString(media, "phone_address", c.mediaPhoneAddress, "media"));
+  P2PSIP_TRY(readString(media, "overlay_address", c.mediaOverlayAddress, "media"));
+  P2PSIP_TRY(readSeconds(media, "inactivity_timeout_seconds", c.mediaInactivityTimeout, "media"));
+  P2PSIP_TRY(readInteger(media, "max_streams", c.maxMediaStreams, "media"));
+  P2PSIP_TRY(readInteger(media, "threads", c.mediaThreads, "media"));
   return {};
 }
 
@@ -278,6 +352,8 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   std::optional<std::uint16_t> dhtPort;
   std::vector<std::string> bootstrap;
   std::string peerListen;
+  std::string relayPorts, mediaMode;
+  bool offerRelay = false;
   cli.add_option("--config", configFile, "TOML configuration file; flags override it");
   cli.add_option("--listen", listen, "udp|tcp|tls:ADDR:PORT to listen on; repeatable");
   cli.add_option("--domain", domains,
@@ -290,6 +366,13 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
                  "ADDR:PORT of a DHT node already in the overlay; repeatable; none = new overlay");
   cli.add_option("--peer-listen", peerListen,
                  "ADDR:PORT for TLS peer links (default: first listen address, port 5071)");
+  cli.add_option(
+      "--relay-ports", relayPorts,
+      "MIN-MAX UDP ports of the media relay, on each relay address (default 30000-39999)");
+  cli.add_flag("--relay", offerRelay, "relay media for other peers' calls, too");
+  cli.add_option("--media", mediaMode,
+                 "relay: calls' media goes through this peer's relay (default); direct: SDP "
+                 "untouched");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -344,6 +427,18 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
     }
     out.config.peerListen = *e;
   }
+  if (!relayPorts.empty()) {
+    auto range = parsePortRange(relayPorts);
+    if (!range) {
+      out.exitNow = true;
+      out.exitCode = 2;
+      out.message = "p2psipd: " + range.error().detail + "\n";
+      return out;
+    }
+    std::tie(out.config.relayPortMin, out.config.relayPortMax) = *range;
+  }
+  if (offerRelay) out.config.offerRelay = true;
+  if (!mediaMode.empty()) out.config.mediaMode = mediaMode;
   if (auto r = finalize(out.config); !r) {
     out.exitNow = true;
     out.exitCode = 2;

@@ -163,5 +163,75 @@ TEST(OverlayConfig, BadOverlaySettingsAreRefusedWithOneSentence) {
   }
 }
 
+TEST(MediaConfig, DefaultsRelayEveryCallOnTheListenAndPeerLinkAddresses) {
+  CommandLine cl = parse({"--peer-listen", "198.18.0.3:5071"});
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  EXPECT_EQ(cl.config.mediaMode, "relay");
+  EXPECT_FALSE(cl.config.offerRelay);
+  EXPECT_EQ(cl.config.relayPortMin, 30000);
+  EXPECT_EQ(cl.config.relayPortMax, 39999);
+  EXPECT_EQ(cl.config.mediaPhoneAddress, "127.0.0.1");
+  EXPECT_EQ(cl.config.mediaOverlayAddress, "198.18.0.3");
+}
+
+TEST(MediaConfig, FlagsOverrideTheMediaSectionOfTheFile) {
+  std::string path = writeTemp(R"(
+[media]
+mode = "direct"
+relay_ports = "20000-20999"
+relay = true
+phone_address = "127.0.0.1"
+overlay_address = "198.18.0.7"
+inactivity_timeout_seconds = 30
+max_streams = 100
+threads = 2
+)");
+  CommandLine cl = parse({"--config", path.c_str()});
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  EXPECT_EQ(cl.config.mediaMode, "direct");
+  EXPECT_TRUE(cl.config.offerRelay);
+  EXPECT_EQ(cl.config.relayPortMin, 20000);
+  EXPECT_EQ(cl.config.relayPortMax, 20999);
+  EXPECT_EQ(cl.config.mediaOverlayAddress, "198.18.0.7");
+  EXPECT_EQ(cl.config.mediaInactivityTimeout.count(), 30);
+  EXPECT_EQ(cl.config.maxMediaStreams, 100u);
+  EXPECT_EQ(cl.config.mediaThreads, 2u);
+  cl = parse({"--config", path.c_str(), "--media", "relay", "--relay-ports", "40000-40099"});
+  std::remove(path.c_str());
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  EXPECT_EQ(cl.config.mediaMode, "relay");
+  EXPECT_EQ(cl.config.relayPortMin, 40000);
+  EXPECT_EQ(cl.config.relayPortMax, 40099);
+  cl = parse({"--relay"});
+  ASSERT_FALSE(cl.exitNow) << cl.message;
+  EXPECT_TRUE(cl.config.offerRelay);
+}
+
+TEST(MediaConfig, BadMediaSettingsAreRefusedWithOneSentence) {
+  struct Case {
+    std::vector<const char*> args;
+    const char* mentions;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--media", "sometimes"}, "is not relay or direct"},
+           {{"--relay-ports", "30001-30100"}, "even port"},
+           {{"--relay-ports", "30000"}, "MIN-MAX"},
+           {{"--relay-ports", "40000-30000"}, "MIN < MAX"},
+           {{"--relay-ports", "0-100"}, "MIN < MAX"},
+           {{"--relay-ports", "30000-70000"}, "65535"},
+           {{"--relay-ports", "a-b"}, "MIN-MAX"},
+       }) {
+    CommandLine cl = parse(c.args);
+    EXPECT_TRUE(cl.exitNow) << c.mentions;
+    EXPECT_NE(cl.exitCode, 0) << c.mentions;
+    EXPECT_NE(cl.message.find(c.mentions), std::string::npos) << cl.message;
+  }
+  std::string path = writeTemp("[media]\noverlay_address = \"0.0.0.0\"\n");
+  CommandLine cl = parse({"--config", path.c_str()});
+  std::remove(path.c_str());
+  EXPECT_TRUE(cl.exitNow);
+  EXPECT_NE(cl.message.find("specific IP address"), std::string::npos) << cl.message;
+}
+
 }  // namespace
 }  // namespace p2psip::app

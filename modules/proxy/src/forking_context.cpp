@@ -20,6 +20,8 @@ std::string_view toString(ForkingContext::State state) {
   switch (state) {
     case ForkingContext::State::AwaitingTargets:
       return "AwaitingTargets";
+    case ForkingContext::State::AnchoringMedia:
+      return "AnchoringMedia";
     case ForkingContext::State::Forking:
       return "Forking";
     case ForkingContext::State::Completed:
@@ -36,7 +38,8 @@ ForkingContext::ForkingContext(Collaborators collaborators, transaction::ServerT
       request_(std::move(request)),
       inbound_(inbound),
       loopHash_(loopHash),
-      isInvite_(request_.method() == sip::Method::Invite) {}
+      isInvite_(request_.method() == sip::Method::Invite),
+      dialogCreating_(!request_.to().tag()) {}
 
 ForkingContext::~ForkingContext() {
   // A ClientTransactionUser must not outlive its transactions' callbacks (transaction_user.h).
@@ -54,17 +57,62 @@ ForkingContext::Branch* ForkingContext::find(ClientTransactionId id) {
 
 void ForkingContext::fork(const std::vector<BranchTarget>& targets, TargetOrigin origin) {
   if (state_ != State::AwaitingTargets) return;
-  state_ = State::Forking;
   origin_ = origin;
   // §16.6: every target is forked at once (parallel search). Bindings of different q are forked
   // together as well: a sequential search by q would keep the caller waiting a Timer C per group,
   // and a peer's users rarely have more than a handful of contacts.
   branches_.reserve(targets.size());
-  for (const auto& target : targets) startBranch(target);
-  finishIfDone();  // every branch may already have failed (no next hop, overload)
+  std::vector<OutboundRequest> built;
+  std::vector<std::size_t> indexes;
+  built.reserve(targets.size());
+  for (const auto& target : targets) {
+    if (auto request = buildBranch(target)) {
+      built.push_back(std::move(*request));
+      indexes.push_back(branches_.size() - 1);
+    }
+  }
+  if (c_.media == nullptr || built.empty()) {
+    state_ = State::Forking;
+    for (std::size_t i = 0; i < built.size(); ++i)
+      sendBranch(branches_[indexes[i]], std::move(built[i]));
+    finishIfDone();  // every branch may already have failed (no next hop, overload)
+    return;
+  }
+  // The media policy sees every copy with its destination before any is sent, so the offer each
+  // target gets already names our relay. It may answer later (another peer's relay is asked).
+  state_ = State::AnchoringMedia;
+  std::weak_ptr<bool> alive = alive_;
+  MessageSource source{inbound_, c_.own.isPeerLinkFlow(inbound_)};
+  c_.media->onRequestOut(
+      source, std::move(built),
+      [this, alive, indexes](tl::expected<std::vector<OutboundRequest>, MediaRefusal> anchored) {
+        if (alive.expired()) return;
+        onMediaAnchored(indexes, std::move(anchored));
+      });
 }
 
-void ForkingContext::startBranch(const BranchTarget& target) {
+void ForkingContext::onMediaAnchored(
+    const std::vector<std::size_t>& indexes,
+    tl::expected<std::vector<OutboundRequest>, MediaRefusal> anchored) {
+  if (state_ != State::AnchoringMedia) return;  // the caller cancelled, or upstream failed
+  state_ = State::Forking;
+  if (!anchored) {
+    c_.logger.info("proxy cannot anchor the media of {}: {} {} call_id={} branch={}",
+                   request_.methodText(), anchored.error().status, anchored.error().reason,
+                   callId(), upstreamBranch());
+    for (auto index : indexes) branches_[index].final = true;
+    respondUpstream(anchored.error().status, anchored.error().reason);
+    complete();
+    return;
+  }
+  auto& requests = *anchored;
+  for (std::size_t i = 0; i < indexes.size() && i < requests.size(); ++i) {
+    sendBranch(branches_[indexes[i]], std::move(requests[i]));
+  }
+  finishIfDone();
+}
+
+std::optional<OutboundRequest> ForkingContext::buildBranch(const BranchTarget& target) {
   branches_.emplace_back();
   Branch& b = branches_.back();
   b.branch = LoopHash::branch(loopHash_, c_.transactions.newBranch());
@@ -72,10 +120,17 @@ void ForkingContext::startBranch(const BranchTarget& target) {
   auto built = buildTargetRequest(request_, target, options, c_.own);
   if (!built) {
     failBranch(b, 503, built.error().detail);
-    return;
+    return std::nullopt;
   }
-  const auto destination = built->destination;
-  auto started = c_.transactions.sendRequest(std::move(built->request), destination, *this);
+  const bool toPeer = !built->destination.peerIdentity.empty();
+  return OutboundRequest{std::move(built->request), built->destination, toPeer};
+}
+
+void ForkingContext::sendBranch(Branch& b, OutboundRequest&& outbound) {
+  if (b.final) return;
+  const auto destination = outbound.destination;
+  const std::string requestUri(outbound.request.requestUri().text);
+  auto started = c_.transactions.sendRequest(std::move(outbound.request), destination, *this);
   if (!started) {
     // Our own transaction table is full: that is overload, not the target's failure.
     b.overload = started.error().code == ErrorCode::LimitExceeded;
@@ -85,8 +140,7 @@ void ForkingContext::startBranch(const BranchTarget& target) {
   b.transaction = *started;
   c_.metrics.branches.inc();
   c_.logger.debug("proxy forked {} to {} via {} call_id={} branch={}", request_.methodText(),
-                  target.requestUri.empty() ? request_.requestUri().text : target.requestUri,
-                  destination.endpoint.toString(), callId(), b.branch);
+                  requestUri, destination.endpoint.toString(), callId(), b.branch);
 }
 
 void ForkingContext::failBranch(Branch& b, std::uint16_t status, std::string_view why) {
@@ -107,8 +161,8 @@ void ForkingContext::respondLocally(std::uint16_t status, std::string_view reaso
 void ForkingContext::cancelByCaller() {
   if (state_ == State::Completed) return;
   cancelledByCaller_ = true;
-  if (state_ == State::AwaitingTargets) {
-    // Nothing was forked yet: the lookup's answer will find us gone.
+  if (state_ == State::AwaitingTargets || state_ == State::AnchoringMedia) {
+    // Nothing was forked yet: the lookup's (or the media policy's) answer will find us gone.
     respondUpstream(487, "Request Terminated");
     complete();
     return;
@@ -122,6 +176,7 @@ void ForkingContext::abandon(std::string_view why) {
   c_.logger.info("proxy abandons {}: server transaction failed ({}) call_id={} branch={}",
                  request_.methodText(), why, callId(), upstreamBranch());
   cancelPendingBranches("server transaction failed");
+  if (c_.media != nullptr) c_.media->onRequestAbandoned(request_);
   complete();
 }
 
@@ -262,6 +317,7 @@ void ForkingContext::sendBestResponse() {
 
 void ForkingContext::forwardUpstream(sip::Message&& response) {
   const auto status = response.statusCode();
+  if (c_.media != nullptr) c_.media->onResponseOut(response, dialogCreating_);
   if (auto sent = c_.transactions.respond(server_, std::move(response)); !sent) {
     c_.logger.info("proxy could not relay {} upstream: {} call_id={} branch={}", status,
                    sent.error().detail, callId(), upstreamBranch());
@@ -280,6 +336,7 @@ void ForkingContext::respondUpstream(std::uint16_t status, std::string_view reas
   if (status == 503) {
     response.addHeader("Retry-After", std::to_string(c_.config.overloadRetryAfterSeconds));
   }
+  if (c_.media != nullptr) c_.media->onResponseOut(response, dialogCreating_);
   c_.metrics.localResponses.inc();
   if (auto sent = c_.transactions.respond(server_, std::move(response)); !sent) {
     c_.logger.info("proxy could not answer {} upstream: {} call_id={} branch={}", status,

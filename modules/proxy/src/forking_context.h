@@ -7,20 +7,23 @@
 // has one (§16.7). Timer C (§16.8), Timer B/F, transport errors and the caller's CANCEL (§16.10)
 // end branches.
 //
-// States: AwaitingTargets (location lookup pending) → Forking → Completed. On Completed it has
-// detached from every client transaction (later 2xx reach ProxyCore as stray responses and are
-// relayed statelessly) and has told its owner, which frees it at the next safe point. Owned by
+// States: AwaitingTargets (location lookup pending) → [AnchoringMedia: the MediaPolicy rewrites
+// the branches' bodies, possibly asking another peer's relay] → Forking → Completed. On Completed
+// it has detached from every client transaction (later 2xx reach ProxyCore as stray responses and
+// are relayed statelessly) and has told its owner, which frees it at the next safe point. Owned by
 // ProxyCore, keyed by the id of the server transaction; not thread-safe (signalling loop).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "p2psip/common/logger.h"
+#include "p2psip/proxy/media_policy.h"
 #include "p2psip/proxy/proxy_config.h"
 #include "p2psip/proxy/proxy_core.h"
 #include "p2psip/sip/message.h"
@@ -35,7 +38,7 @@ struct ProxyMetrics;
 
 class ForkingContext final : public transaction::ClientTransactionUser {
  public:
-  enum class State { AwaitingTargets, Forking, Completed };
+  enum class State { AwaitingTargets, AnchoringMedia, Forking, Completed };
   // Where the target set came from; it decides how a fork that reached no one is reported.
   enum class TargetOrigin {
     Location,   // registered contacts: all unreachable means 480 (§21.4.18)
@@ -50,6 +53,7 @@ class ForkingContext final : public transaction::ClientTransactionUser {
     Logger& logger;
     std::function<void(std::uint64_t)> completed;  // the owner retires us; called last
     std::function<std::string()> newToTag;         // for responses we generate (§8.2.6.2)
+    MediaPolicy* media = nullptr;                  // rewrites SDP bodies; null: media untouched
   };
 
   ForkingContext(Collaborators collaborators, transaction::ServerTransactionId server,
@@ -88,7 +92,12 @@ class ForkingContext final : public transaction::ClientTransactionUser {
   };
 
   Branch* find(transaction::ClientTransactionId id);
-  void startBranch(const BranchTarget& target);
+  // Builds the copy for one target (§16.6) as a new branch; nullopt if it failed already.
+  std::optional<OutboundRequest> buildBranch(const BranchTarget& target);
+  void sendBranch(Branch& branch, OutboundRequest&& outbound);
+  // The MediaPolicy finished with the copies of branches `indexes` (same order).
+  void onMediaAnchored(const std::vector<std::size_t>& indexes,
+                       tl::expected<std::vector<OutboundRequest>, MediaRefusal> anchored);
   // Records a final we stand in for (408 timeout, 503 transport error).
   void failBranch(Branch& branch, std::uint16_t status, std::string_view why);
   void cancelPendingBranches(std::string_view why);
@@ -113,6 +122,10 @@ class ForkingContext final : public transaction::ClientTransactionUser {
   std::vector<Branch> branches_;
   bool cancelledByCaller_ = false;
   bool isInvite_;
+  bool dialogCreating_;  // the request has no To tag
+  // The MediaPolicy's completion holds a weak_ptr to this: one arriving after we are gone is
+  // ignored.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 std::string_view toString(ForkingContext::State state);

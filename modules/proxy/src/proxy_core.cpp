@@ -58,17 +58,19 @@ std::size_t routeValues(const sip::Message& request) {
 ProxyCore::ProxyCore(transaction::TransactionLayer& transactions,
                      location::LocationService& location, sip::LocalDomains domains,
                      const ProxyConfig& config, RequestSink& sink, MetricsRegistry& metrics,
-                     Logger logger)
+                     Logger logger, MediaPolicy* media)
     : transactions_(transactions),
       location_(location),
       domains_(std::move(domains)),
       config_(validated(config)),
       sink_(sink),
       logger_(std::move(logger)),
+      media_(media),
       metrics_(std::make_unique<ProxyMetrics>(metrics)),
       own_(std::make_unique<OwnAddresses>(config_.addresses, domains_)),
       validator_(std::make_unique<RequestValidator>(*own_, config_.supported)),
-      stateless_(std::make_unique<StatelessForwarding>(transactions_, *own_, *metrics_, logger_)),
+      stateless_(
+          std::make_unique<StatelessForwarding>(transactions_, *own_, *metrics_, logger_, media_)),
       aliveToken_(std::make_shared<ProxyCore*>(this)) {}
 
 ProxyCore::~ProxyCore() = default;
@@ -224,6 +226,7 @@ void ProxyCore::startContext(transaction::ServerTransactionId id, sip::Message&&
       logger_,
       [this](std::uint64_t contextId) { retire(contextId); },
       [this] { return newToTag(); },
+      media_,
   };
   contexts_[id.value] = std::make_unique<ForkingContext>(std::move(collaborators), id,
                                                          std::move(request), flow, loopHash);

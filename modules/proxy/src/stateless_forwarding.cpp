@@ -26,6 +26,12 @@ void StatelessForwarding::forwardAck(sip::Message&& ack, const transport::Flow& 
                  received);
     return;
   }
+  if (media_ != nullptr) {
+    OutboundRequest out{std::move(built->request), built->destination,
+                        !built->destination.peerIdentity.empty()};
+    media_->onAckOut(MessageSource{inbound, own_.isPeerLinkFlow(inbound)}, out);
+    built->request = std::move(out.request);
+  }
   if (auto sent = transactions_.sendStateless(built->request, built->destination); !sent) {
     logger_.info("proxy could not relay ACK to {}: {} call_id={} branch={}",
                  built->destination.endpoint.toString(), sent.error().detail, ack.callId(),
@@ -69,6 +75,9 @@ void StatelessForwarding::forwardResponse(sip::Message&& response) {
                  response.topVia().host, response.callId(), branch);
     return;
   }
+  // A 2xx retransmitted after its transaction ended carries the same answer, and the second 2xx of
+  // a fork an answer of its own: both must name our relay like the first.
+  if (media_ != nullptr) media_->onResponseOut(response, false);
   if (auto sent = transactions_.sendStateless(response, target); !sent) {
     logger_.info("proxy could not relay stray {}: {} call_id={} branch={}", status,
                  sent.error().detail, response.callId(), branch);

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "p2psip/common/logger.h"
+#include "p2psip/proxy/media_policy.h"
 #include "p2psip/sip/message.h"
 #include "p2psip/transaction/transaction_layer.h"
 #include "p2psip/transport/transport.h"
@@ -23,8 +24,8 @@ struct ProxyMetrics;
 class StatelessForwarding {
  public:
   StatelessForwarding(transaction::TransactionLayer& transactions, const OwnAddresses& own,
-                      ProxyMetrics& metrics, Logger& logger)
-      : transactions_(transactions), own_(own), metrics_(metrics), logger_(logger) {}
+                      ProxyMetrics& metrics, Logger& logger, MediaPolicy* media)
+      : transactions_(transactions), own_(own), metrics_(metrics), logger_(logger), media_(media) {}
 
   // `ack` has passed validation and Route processing; `loopHash` is LoopHash::of(received ACK).
   void forwardAck(sip::Message&& ack, const transport::Flow& inbound, std::uint64_t loopHash);
@@ -35,6 +36,7 @@ class StatelessForwarding {
   const OwnAddresses& own_;
   ProxyMetrics& metrics_;
   Logger& logger_;
+  MediaPolicy* media_;  // may be null
 };
 
 }  // namespace p2psip::proxy

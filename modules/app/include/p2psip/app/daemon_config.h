@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "p2psip/common/result.h"
@@ -64,7 +65,21 @@ struct DaemonConfig {
   std::string identityKeyType = "ed25519";  // for a new identity: ed25519, ecdsa-p256, rsa-2048
   std::chrono::seconds userRecordLifetime{600};  // DHT lifetime of user and peer records
   std::chrono::seconds peerConnectTimeout{4};    // a peer that does not answer: next record / 480
+
+  // media (issue 5): the RTP relay (the seed's "RTP port") and how calls use it
+  std::string mediaMode = "relay";  // relay: calls' media goes through our relay; direct: untouched
+  std::uint16_t relayPortMin = 30000;  // RTP/RTCP port pairs, on each relay address
+  std::uint16_t relayPortMax = 39999;
+  bool offerRelay = false;          // --relay: relay media for other peers' calls too
+  std::string mediaPhoneAddress;    // legs facing phones; default: the first listen address
+  std::string mediaOverlayAddress;  // legs facing other peers; default: the peer-link address
+  std::chrono::seconds mediaInactivityTimeout{60};  // a stream silent this long is released
+  std::size_t maxMediaStreams = 4000;               // relay streams at once (one per m= line)
+  std::size_t mediaThreads = 1;                     // packet-forwarding threads
 };
+
+// "30000-39999": the relay's port range.
+Result<std::pair<std::uint16_t, std::uint16_t>> parsePortRange(std::string_view text);
 
 // Fills in the defaults that depend on other fields (listeners, domains, control socket) and checks
 // everything. The error is one sentence naming the offending setting.

@@ -25,6 +25,7 @@
 #include "p2psip/common/logger.h"
 #include "p2psip/common/metrics.h"
 #include "p2psip/location/location_service.h"
+#include "p2psip/proxy/media_policy.h"
 #include "p2psip/proxy/proxy_config.h"
 #include "p2psip/proxy/request_sink.h"
 #include "p2psip/sip/aor.h"
@@ -54,9 +55,10 @@ struct ProxyRequestInfo {
 class ProxyCore final : public transaction::TransactionUser {
  public:
   // `config` must pass validate(); otherwise this throws std::invalid_argument (startup only).
+  // `media`, when given, must outlive the ProxyCore; without it SDP passes untouched.
   ProxyCore(transaction::TransactionLayer& transactions, location::LocationService& location,
             sip::LocalDomains domains, const ProxyConfig& config, RequestSink& sink,
-            MetricsRegistry& metrics, Logger logger);
+            MetricsRegistry& metrics, Logger logger, MediaPolicy* media = nullptr);
   ~ProxyCore() override;
   ProxyCore(const ProxyCore&) = delete;
   ProxyCore& operator=(const ProxyCore&) = delete;
@@ -95,6 +97,7 @@ class ProxyCore final : public transaction::TransactionUser {
   ProxyConfig config_;
   RequestSink& sink_;
   Logger logger_;
+  MediaPolicy* media_;
   std::unique_ptr<ProxyMetrics> metrics_;
   std::unique_ptr<OwnAddresses> own_;
   std::unique_ptr<RequestValidator> validator_;

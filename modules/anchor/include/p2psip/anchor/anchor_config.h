@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// AnchorConfig: where the media anchor binds relay legs and how much it may hold. Built and
+// validated once in app/ from the daemon's configuration (conventions §3.4 item 10).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include <asio/ip/address.hpp>
+
+#include "p2psip/common/result.h"
+
+namespace p2psip::anchor {
+
+struct AnchorConfig {
+  // Legs facing a phone bind on the address its SIP flow arrived on when the relay has it, else
+  // here (a peer may serve phones on loopback and face the overlay on another address).
+  asio::ip::address phoneAddress{};
+  // Legs facing another peer's relay bind here: the peer-link address (behind a NAT, the inside
+  // one; the far relay latches onto whatever the NAT makes of it).
+  asio::ip::address overlayAddress{};
+  // Every address the RelayEngine has port pairs on (media::RelayConfig::addresses); must contain
+  // the two above.
+  std::vector<asio::ip::address> relayAddresses{};
+  // Calls with anchored media at once; past it a new call is answered 503 (bounded memory).
+  std::size_t maxSessions = 20000;
+  // m= lines anchored per call (audio, video, ...); an offer with more is answered 488.
+  std::size_t maxStreamsPerSession = 8;
+
+  // Checks every field; the message names the offending one.
+  Result<void> validate() const;
+};
+
+}  // namespace p2psip::anchor

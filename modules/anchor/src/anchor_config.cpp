@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "p2psip/anchor/anchor_config.h"
+
+#include <algorithm>
+#include <string>
+
+namespace p2psip::anchor {
+
+Result<void> AnchorConfig::validate() const {
+  auto has = [this](const asio::ip::address& a) {
+    return std::find(relayAddresses.begin(), relayAddresses.end(), a) != relayAddresses.end();
+  };
+  if (phoneAddress.is_unspecified()) {
+    return makeError(ErrorCode::InvalidArgument, "media phone address must be a concrete address");
+  }
+  if (overlayAddress.is_unspecified()) {
+    return makeError(ErrorCode::InvalidArgument,
+                     "media overlay address must be a concrete address");
+  }
+  if (!has(phoneAddress) || !has(overlayAddress)) {
+    return makeError(ErrorCode::InvalidArgument,
+                     "the relay must have port pairs on the phone and overlay addresses");
+  }
+  if (maxSessions == 0) {
+    return makeError(ErrorCode::InvalidArgument, "media max sessions must be at least 1");
+  }
+  if (maxStreamsPerSession == 0 || maxStreamsPerSession > 64) {
+    return makeError(ErrorCode::InvalidArgument, "media streams per call must be between 1 and 64");
+  }
+  return {};
+}
+
+}  // namespace p2psip::anchor
