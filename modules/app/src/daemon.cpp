@@ -147,6 +147,7 @@ class Daemon::Impl {
     transportConfig.idleTimeout = config_.idleTimeout;
     transportConfig.connectTimeout = config_.peerConnectTimeout;
     transportConfig.sentBy.push_back(config_.peerListen->toString());
+    transportConfig.peerLinkSource = config_.peerListen->address;
     transportConfig.maxConnections = config_.maxConnections;
     for (const auto& l : config_.listen) transportConfig.sentBy.push_back(l.endpoint.toString());
     if (auto r = transport::validate(transportConfig); !r)

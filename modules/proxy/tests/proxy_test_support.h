@@ -197,13 +197,13 @@ struct ProxyHarness {
   }
 
   explicit ProxyHarness(ProxyConfig proxyConfig = defaultConfig(),
-                        transaction::TransactionConfig txConfig = {})
+                        transaction::TransactionConfig txConfig = {}, MediaPolicy* media = nullptr)
       : transactionConfig(txConfig),
         config(std::move(proxyConfig)),
         // The layer keeps a reference to its user; `proxy` is built right after it and destroyed
         // before it, so that its destructor can detach from the layer.
         layer(sender, timers, proxy, transactionConfig, metrics, Logger{}),
-        proxy(layer, location, defaultDomains(), config, sink, metrics, Logger{}) {}
+        proxy(layer, location, defaultDomains(), config, sink, metrics, Logger{}, media) {}
 
   static transport::Flow callerFlow(transport::Protocol protocol = transport::Protocol::Udp) {
     transport::Flow flow{protocol, endpoint(kProxyHost, 5060), endpoint(kCallerHost, 5060), 0};

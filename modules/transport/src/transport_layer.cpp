@@ -367,8 +367,20 @@ Result<void> TransportLayer::Impl::sendOnStream(std::string bytes, const Target&
     return makeError(ErrorCode::LimitExceeded,
                      "connection limit " + std::to_string(config_.maxConnections) + " reached");
   }
+  asio::ip::tcp::socket socket(loop_.context());
+  if (peerLink && config_.peerLinkSource &&
+      config_.peerLinkSource->is_v4() == target.endpoint.address.is_v4()) {
+    asio::error_code ec;
+    socket.open(target.endpoint.toTcp().protocol(), ec);
+    if (!ec) socket.bind(asio::ip::tcp::endpoint(*config_.peerLinkSource, 0), ec);
+    if (ec) {
+      return makeError(ErrorCode::TransportError,
+                       "cannot bind a peer link to " +
+                           net::addressToString(*config_.peerLinkSource) + ": " + ec.message());
+    }
+  }
   auto connection =
-      makeConnection(target.protocol, true, asio::ip::tcp::socket(loop_.context()), target.endpoint,
+      makeConnection(target.protocol, true, std::move(socket), target.endpoint,
                      target.protocol == Protocol::Tls ? tls : nullptr, target.peerIdentity);
   if (auto queued = connection->write(std::move(bytes)); !queued) {
     drop(connection->id(), Report::Never, {});

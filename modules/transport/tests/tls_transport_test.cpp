@@ -124,6 +124,26 @@ TEST_F(PeerLinks, PinnedSendReachesThePeerAndBothSidesSeeEachOthersKey) {
   EXPECT_EQ(alice.transport.stats().connections, 1u);
 }
 
+TEST_F(PeerLinks, LinksWeOpenLeaveFromThePeerLinkSourceAddress) {
+  TransportConfig aliceConfig;
+  aliceConfig.sentBy = {"127.0.0.1:5999"};
+  aliceConfig.peerLinkSource = asio::ip::make_address("127.0.0.3");
+  Node alice(loop, timers, aliceConfig);
+  Node bob(loop, timers);
+  alice.transport.setPeerLinkTls(aliceId.context(net::PeerVerification::AnyCertificate));
+  bob.transport.setPeerLinkTls(bobId.context(net::PeerVerification::AnyCertificate));
+  auto bobBound = bob.transport.addListener(Protocol::Tls, loopback4(), ListenerRole::PeerLinks);
+  ASSERT_TRUE(bobBound) << bobBound.error().detail;
+  bob.answerRequestsWith(200);
+  ASSERT_TRUE(alice.transport.send(
+      parse(requestText(tlsVia(net::Endpoint{bobBound->address, 5999}))),
+      Target{
+          .protocol = Protocol::Tls, .endpoint = *bobBound, .peerIdentity = fingerprintOf(bobId)}));
+  ASSERT_TRUE(loop.runUntil([&] { return bob.handler.messages.size() == 1; }, kEventually));
+  // The far peer sees the address our peer record names, as our relay's media will come from it.
+  EXPECT_EQ(bob.handler.messages[0].flow.remote.address, asio::ip::make_address("127.0.0.3"));
+}
+
 TEST_F(PeerLinks, AnotherKeyAtThePinnedAddressGetsNothingAndTheSenderHearsWhy) {
   TempIdentity malloryId{"mallory"};
   Node alice(loop, timers);

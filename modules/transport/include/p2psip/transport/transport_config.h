@@ -6,8 +6,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <asio/ip/address.hpp>
 
 #include "p2psip/common/result.h"
 #include "p2psip/sip/parser.h"
@@ -41,6 +44,10 @@ struct TransportConfig {
   // its Via headers. A response whose top Via names none of these (nor a listener's own specific
   // address and port) is discarded. A value without a port matches any port.
   std::vector<std::string> sentBy;
+  // Peer links we open (TLS pinned to a NodeId) leave from this address, the one our peer record
+  // advertises: a multi-homed peer's links and its relay's media then come from the same address,
+  // which is what the far peer checks media against (RFC 7362 latching). Unset: the kernel picks.
+  std::optional<asio::ip::address> peerLinkSource{};
 };
 
 // Checks ranges and the sent-by values; the error names the offending field.
