@@ -120,6 +120,29 @@ void StreamConnection::onBytes(std::size_t n) {
     return;
   }
   while (!closed_ && !closing_ && owner_ != nullptr) {
+    // Peer-link frames sit between SIP messages (transport.h); only TLS carries them.
+    if (protocol_ == Protocol::Tls) {
+      const std::string_view pending = framer_.pending();
+      if (!pending.empty() && pending.front() == '\0') {
+        if (pending.size() < kPeerFrameHeaderBytes) break;
+        const std::size_t length =
+            kPeerFrameHeaderBytes +
+            ((static_cast<std::size_t>(static_cast<unsigned char>(pending[10])) << 8) |
+             static_cast<unsigned char>(pending[11]));
+        if (length > kMaxPeerFrameBytes) {
+          close(Error{ErrorCode::ParseError, "peer frame of " + std::to_string(length) +
+                                                 " bytes from " + remote_.toString() +
+                                                 " is over the limit"});
+          return;
+        }
+        if (pending.size() < length) break;
+        auto self = shared_from_this();
+        const std::string frame(pending.substr(0, length));
+        framer_.consume(length);
+        owner_->onPeerFrame(*this, frame);
+        continue;
+      }
+    }
     sip::StreamEvent event = framer_.next();
     if (std::holds_alternative<sip::NeedMoreData>(event)) break;
     const bool isError = std::holds_alternative<sip::ParseError>(event);

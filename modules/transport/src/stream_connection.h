@@ -38,6 +38,9 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
     virtual void onStreamEvent(StreamConnection& connection, sip::StreamEvent&& event) = 0;
     // Called once, when the connection fails or the peer closes it (not after detach()).
     virtual void onClosed(StreamConnection& connection, const Error& reason) = 0;
+    // A whole peer-link frame (TLS only; transport.h). The owner decides whether this connection
+    // may carry them. The connection may be closed on return.
+    virtual void onPeerFrame(StreamConnection& connection, std::string_view frame) = 0;
 
    protected:
     ~Owner() = default;

@@ -41,6 +41,9 @@ struct TransportMetrics {
         keepAliveTimeouts(r.counter("p2psip_transport_keepalive_timeouts_total")),
         connectTimeouts(r.counter("p2psip_transport_connect_timeouts_total")),
         peerIdentityMismatches(r.counter("p2psip_transport_peer_identity_mismatches_total")),
+        peerFramesReceived(r.counter("p2psip_transport_peer_frames_received_total")),
+        peerFramesSent(r.counter("p2psip_transport_peer_frames_sent_total")),
+        peerFramesRefused(r.counter("p2psip_transport_peer_frames_refused_total")),
         connections(r.gauge("p2psip_transport_connections")) {}
 
   Counter& messagesReceived;
@@ -58,6 +61,9 @@ struct TransportMetrics {
   Counter& keepAliveTimeouts;
   Counter& connectTimeouts;         // outbound connections not up within connectTimeout
   Counter& peerIdentityMismatches;  // pinned TLS peers that proved another key
+  Counter& peerFramesReceived;
+  Counter& peerFramesSent;
+  Counter& peerFramesRefused;  // on a connection that is not a peer link, or with no handler
   Gauge& connections;
 };
 
@@ -83,7 +89,9 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
   Result<net::Endpoint> addListener(Protocol protocol, const net::Endpoint& local,
                                     ListenerRole role);
   void setPeerLinkTls(std::shared_ptr<net::TlsContext> tls) { peerTls_ = std::move(tls); }
+  void setPeerFrameHandler(PeerFrameHandler& handler) { frameHandler_ = &handler; }
   Result<void> send(const sip::Message& message, const Target& target);
+  Result<void> sendPeerFrame(std::string frame, const Target& target);
   void closeConnection(ConnectionId id) { drop(id, Report::Never, {}); }
   std::optional<std::string> peerCertificateDer(ConnectionId id) const;
   std::optional<ConnectionInfo> connection(ConnectionId id) const;
@@ -94,7 +102,8 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
  private:
   struct ConnectionEntry {
     std::shared_ptr<StreamConnection> connection;
-    Target openedFor;  // reported in onTransportError
+    Target openedFor;       // reported in onTransportError
+    bool peerLink = false;  // accepted on a PeerLinks listener, or opened pinned to a NodeId
     TimerId idleTimer = kNoTimer;
     TimerId pingTimer = kNoTimer;
     TimerId pongTimer = kNoTimer;
@@ -109,6 +118,7 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
   void onEstablished(StreamConnection& connection) override;
   void onStreamEvent(StreamConnection& connection, sip::StreamEvent&& event) override;
   void onClosed(StreamConnection& connection, const Error& reason) override;
+  void onPeerFrame(StreamConnection& connection, std::string_view frame) override;
 
   void deliver(sip::Message&& message, const Flow& flow);
   void onParseError(sip::ParseError&& error, const Flow& flow);
@@ -137,12 +147,16 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
   std::shared_ptr<net::TlsContext> tls_;
   std::shared_ptr<net::TlsContext> peerTls_;
   InboundHandler* handler_ = nullptr;
+  PeerFrameHandler* frameHandler_ = nullptr;
   SentBySet sentBy_;
   std::vector<std::shared_ptr<UdpSocket>> udpSockets_;
   std::vector<std::shared_ptr<StreamListener>> streamListeners_;
   std::unordered_map<const StreamListener*, ListenerRole> listenerRoles_;
   std::unordered_map<ConnectionId, ConnectionEntry> connections_;
   std::map<RemoteKey, ConnectionId> byRemote_;  // reuse index (RFC 3261 §18.1.1 / §18.2.2)
+  // Established peer links by the NodeId they proved: a peer behind a NAT is reached on the link
+  // it opened to us, whatever address its records name.
+  std::unordered_map<std::string, ConnectionId> byIdentity_;
   ConnectionId nextConnectionId_ = 1;
 };
 
@@ -355,6 +369,11 @@ Result<void> TransportLayer::Impl::sendOnStream(std::string bytes, const Target&
   if (auto it = byRemote_.find({target.protocol, target.endpoint}); it != byRemote_.end()) {
     if (auto* c = usable(it->second)) return c->write(std::move(bytes));
   }
+  if (!target.peerIdentity.empty()) {
+    if (auto it = byIdentity_.find(target.peerIdentity); it != byIdentity_.end()) {
+      if (auto* c = usable(it->second)) return c->write(std::move(bytes));
+    }
+  }
   const bool peerLink = target.protocol == Protocol::Tls && !target.peerIdentity.empty();
   // Unpinned TLS (a stray 2xx relayed by Via towards a peer) falls back to the peer-link context
   // on a peer that serves no phones over TLS.
@@ -382,6 +401,7 @@ Result<void> TransportLayer::Impl::sendOnStream(std::string bytes, const Target&
   auto connection =
       makeConnection(target.protocol, true, std::move(socket), target.endpoint,
                      target.protocol == Protocol::Tls ? tls : nullptr, target.peerIdentity);
+  if (peerLink) connections_[connection->id()].peerLink = true;
   if (auto queued = connection->write(std::move(bytes)); !queued) {
     drop(connection->id(), Report::Never, {});
     return queued;
@@ -445,6 +465,7 @@ void TransportLayer::Impl::onAccepted(StreamListener& listener, asio::ip::tcp::s
   auto connection = makeConnection(
       listener.protocol(), false, std::move(socket), std::nullopt,
       listener.protocol() == Protocol::Tls ? (peerLinks ? peerTls_ : tls_) : nullptr, {});
+  if (peerLinks) connections_[connection->id()].peerLink = true;
   logger_.debug("accepted {} connection {} from {}", toString(listener.protocol()),
                 connection->id(), connection->remote().toString());
   connection->start();
@@ -473,6 +494,10 @@ void TransportLayer::Impl::onEstablished(StreamConnection& connection) {
       return;
     }
   }
+  if (auto it = connections_.find(connection.id());
+      it != connections_.end() && it->second.peerLink && !connection.peerIdentity().empty()) {
+    byIdentity_[connection.peerIdentity()] = connection.id();
+  }
   logger_.debug("{} connection {} to {} established", toString(connection.protocol()),
                 connection.id(), connection.remote().toString());
   if (connection.outbound() && config_.keepAlive.pingInterval > std::chrono::milliseconds::zero()) {
@@ -485,6 +510,37 @@ void TransportLayer::Impl::onClosed(StreamConnection& connection, const Error& r
   logger_.debug("{} connection {} with {} closed: {}", toString(connection.protocol()),
                 connection.id(), connection.remote().toString(), reason.detail);
   drop(connection.id(), Report::IfMessagesLost, reason);
+}
+
+void TransportLayer::Impl::onPeerFrame(StreamConnection& connection, std::string_view frame) {
+  auto it = connections_.find(connection.id());
+  const bool peerLink =
+      it != connections_.end() && it->second.peerLink && !connection.peerIdentity().empty();
+  if (!peerLink || frameHandler_ == nullptr) {
+    // A phone's connection has no business sending peer frames; 0x00 is not SIP either.
+    metrics_.peerFramesRefused.inc();
+    logger_.info(
+        "closing {} connection {} from {}: a peer frame {}", toString(connection.protocol()),
+        connection.id(), connection.remote().toString(),
+        peerLink ? "arrived with no one to take it" : "on a connection that is no peer link");
+    drop(connection.id(), Report::Never, {});
+    return;
+  }
+  metrics_.peerFramesReceived.inc();
+  frameHandler_->onPeerFrame(connection.flow(), frame);
+}
+
+Result<void> TransportLayer::Impl::sendPeerFrame(std::string frame, const Target& target) {
+  if (target.protocol != Protocol::Tls || target.peerIdentity.empty()) {
+    return makeError(ErrorCode::InvalidArgument, "peer frames go only on pinned TLS peer links");
+  }
+  if (frame.size() < kPeerFrameHeaderBytes || frame.size() > kMaxPeerFrameBytes ||
+      frame.front() != '\0') {
+    return makeError(ErrorCode::InvalidArgument, "not a whole peer frame");
+  }
+  auto sent = sendOnStream(std::move(frame), target);
+  if (sent) metrics_.peerFramesSent.inc();
+  return sent;
 }
 
 void TransportLayer::Impl::drop(ConnectionId id, Report report, const Error& failure) {
@@ -515,6 +571,10 @@ void TransportLayer::Impl::forget(ConnectionId id) {
        {RemoteKey{entry.openedFor.protocol, entry.openedFor.endpoint},
         RemoteKey{entry.connection->protocol(), entry.connection->remote()}}) {
     if (auto r = byRemote_.find(key); r != byRemote_.end() && r->second == id) byRemote_.erase(r);
+  }
+  if (auto i = byIdentity_.find(entry.connection->peerIdentity());
+      i != byIdentity_.end() && i->second == id) {
+    byIdentity_.erase(i);
   }
   connections_.erase(it);
   metrics_.connections.add(-1);
@@ -633,6 +693,12 @@ void TransportLayer::setPeerLinkTls(std::shared_ptr<net::TlsContext> tls) {
 }
 Result<void> TransportLayer::send(const sip::Message& message, const Target& target) {
   return impl_->send(message, target);
+}
+void TransportLayer::setPeerFrameHandler(PeerFrameHandler& handler) {
+  impl_->setPeerFrameHandler(handler);
+}
+Result<void> TransportLayer::sendPeerFrame(std::string frame, const Target& target) {
+  return impl_->sendPeerFrame(std::move(frame), target);
 }
 void TransportLayer::closeConnection(ConnectionId id) {
   impl_->closeConnection(id);

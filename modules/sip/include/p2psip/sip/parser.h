@@ -80,6 +80,11 @@ class StreamFramer {
   StreamEvent next();
   bool fatal() const { return fatal_; }
   std::size_t buffered() const { return buffer_.size() - consumed_; }
+  // The bytes not yet framed, and a way to take some of them: for a stream that interleaves
+  // another framing with SIP at message boundaries (a transport's peer-link frames). The view is
+  // valid until the next append().
+  std::string_view pending() const { return std::string_view(buffer_).substr(consumed_); }
+  void consume(std::size_t n) { consumed_ += n < buffered() ? n : buffered(); }
 
  private:
   ParseLimits limits_;

@@ -69,6 +69,22 @@ class InboundHandler {
   virtual void onTransportError(const Target& target, const Error& error) = 0;
 };
 
+// Peer-link frames: on an overlay peer link, a byte 0x00 where a SIP message would start (SIP
+// starts with a letter, keep-alives with CR/LF) begins a binary frame of the overlay's peer
+// protocol (docs/relay-control-protocol.md §1-2): a 12-byte header whose bytes 10-11 carry the
+// body length (big-endian), at most kMaxPeerFrameBytes in all. The transport only delimits frames
+// and hands each up whole; what they mean is the peer protocol's business.
+inline constexpr std::size_t kPeerFrameHeaderBytes = 12;
+inline constexpr std::size_t kMaxPeerFrameBytes = 4096;
+
+class PeerFrameHandler {
+ public:
+  virtual ~PeerFrameHandler() = default;
+  // A whole frame from the peer on `flow` (flow.peerIdentity is its NodeId). The view lives for
+  // the call only.
+  virtual void onPeerFrame(const Flow& flow, std::string_view frame) = 0;
+};
+
 // Implemented by TransportLayer; the transaction layer sends through it.
 class MessageSender {
  public:

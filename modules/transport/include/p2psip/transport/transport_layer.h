@@ -93,6 +93,12 @@ class TransportLayer final : public MessageSender {
   // to (protocol, endpoint) or open one and queue the message until it is up.
   Result<void> send(const sip::Message& message, const Target& target) override;
 
+  // Where peer-link frames go (see transport.h). Without a handler they are counted and dropped.
+  void setPeerFrameHandler(PeerFrameHandler& handler);
+  // Sends one frame on the peer link to target.peerIdentity, opening one if needed like send().
+  // `frame` must be a whole frame; a Target that is not a pinned TLS peer is InvalidArgument.
+  Result<void> sendPeerFrame(std::string frame, const Target& target);
+
   // Closes a TCP/TLS connection now, dropping anything queued. No onTransportError follows.
   void closeConnection(ConnectionId id);
 
