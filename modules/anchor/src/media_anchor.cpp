@@ -22,11 +22,20 @@ struct MediaAnchor::Session {
     std::optional<asio::ip::address> latchHint;
     bool peer = false;
   };
+  // A third peer's relay stream the far peer's media goes through (MediaPath::Relayed): its side
+  // A faces the far peer, side B our relay.
+  struct Chain {
+    std::uint64_t handle = 0;
+    net::Endpoint sideA{};
+    net::Endpoint sideB{};
+    std::optional<net::Endpoint> farRemote{};  // the far peer's relay, as its SDP said
+  };
   // The relay stream of one m= line.
   struct Slot {
     std::optional<media::StreamId> id;
     media::AllocatedStream ends{};
     std::string media;
+    std::optional<Chain> chain;
   };
 
   std::string callId;
@@ -35,6 +44,11 @@ struct MediaAnchor::Session {
   End b;
   std::vector<Slot> slots;  // by m= index
   bool confirmed = false;
+  MediaPath path = MediaPath::Local;
+  bool pathDecided = false;
+  std::optional<RelayPeer> relay;  // with MediaPath::Relayed
+
+  End& end(Side side) { return side == Side::A ? a : b; }
 };
 
 struct MediaAnchor::Metrics {
@@ -44,13 +58,19 @@ struct MediaAnchor::Metrics {
         rewritten(r.counter("p2psip_anchor_bodies_rewritten_total")),
         refused(r.counter("p2psip_anchor_requests_refused_total")),
         unanchored(r.counter("p2psip_anchor_bodies_unanchored_total")),
-        timedOut(r.counter("p2psip_anchor_streams_timed_out_total")) {}
+        timedOut(r.counter("p2psip_anchor_streams_timed_out_total")),
+        relayUnavailable(r.counter("p2psip_anchor_relay_unavailable_total")),
+        paths{&r.counter("p2psip_anchor_paths_direct_total"),
+              &r.counter("p2psip_anchor_paths_punched_total"),
+              &r.counter("p2psip_anchor_paths_relayed_total")} {}
   Gauge& sessionsActive;
   Counter& sessions;
   Counter& rewritten;   // SDP bodies pointed at our relay
   Counter& refused;     // requests answered with a MediaRefusal (no ports, bad SDP, full)
   Counter& unanchored;  // answers and ACK bodies we could not anchor and relayed as they were
   Counter& timedOut;
+  Counter& relayUnavailable;  // the path needed a third relay and none could be had
+  Counter* paths[3];          // paths chosen as the answering peer: direct, punched, relayed
 };
 
 namespace {
@@ -82,12 +102,28 @@ std::string_view tagOf(const sip::NameAddr& from) {
   return from.tag().value_or(std::string_view{});
 }
 
+// Peer-to-peer SDP attributes (media_path.h). The "x-" prefix keeps them out of any registered
+// name space; phones never see them.
+constexpr std::string_view kNatAttribute = "x-p2psip-nat";
+constexpr std::string_view kPathAttribute = "x-p2psip-path";
+
+std::optional<std::string> sessionAttribute(std::string_view body, std::string_view name) {
+  auto description = sdp::SessionDescription::parse(std::string(body));
+  if (!description) return std::nullopt;
+  auto attribute = description->attribute(name);
+  if (!attribute || !attribute->value) return std::nullopt;
+  return std::string(*attribute->value);
+}
+
 }  // namespace
 
 MediaAnchor::MediaAnchor(media::RelayEngine& relay, const AnchorConfig& config,
-                         MetricsRegistry& metrics, Logger logger)
+                         MetricsRegistry& metrics, Logger logger, RelayControlClient* client,
+                         RelayPicker* picker)
     : relay_(relay),
       config_(validated(config)),
+      client_(client),
+      picker_(picker),
       logger_(std::move(logger)),
       metrics_(std::make_unique<Metrics>(metrics)) {}
 
@@ -129,6 +165,12 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
       done(std::move(requests));
       return;
     }
+    if (source.peerLink && requests.front().toPeer) {
+      // Between two other peers (we are a rendezvous for one of them): their relays talk to
+      // each other; anchoring here would only add a hop.
+      done(std::move(requests));
+      return;
+    }
     if (sessions_.size() >= config_.maxSessions) {
       metrics_->refused.inc();
       done(tl::unexpected(MediaRefusal{503, "Service Unavailable (media relay full)"}));
@@ -145,11 +187,13 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
     created->a.local = source.peerLink  ? config_.overlayAddress
                        : onRelayAddress ? flow.local.address
                                         : config_.phoneAddress;
-    created->a.latchHint = flow.remote.address;
+    // A phone's media comes from its SIP source (RFC 7362 §3); a far peer's relay from the
+    // address its SDP names (its public one), which the leg learns from the SDP.
+    if (!source.peerLink) created->a.latchHint = flow.remote.address;
     const auto& to = requests.front();
     created->b.peer = to.toPeer;
     created->b.local = to.toPeer ? config_.overlayAddress : config_.phoneAddress;
-    if (!to.destination.endpoint.address.is_unspecified()) {
+    if (!to.toPeer && !to.destination.endpoint.address.is_unspecified()) {
       created->b.latchHint = to.destination.endpoint.address;
     }
     session = created.get();
@@ -165,7 +209,43 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
     return;
   }
   const Side from = tagOf(first.from()) == session->callerTag ? Side::A : Side::B;
-  auto body = anchorBody(*session, from, first.body());
+  if (session->end(from).peer && !session->pathDecided) {
+    auto told = sessionAttribute(first.body(), kPathAttribute);
+    if (auto path = told ? mediaPathFromString(*told) : std::nullopt) {
+      session->path = *path;  // the far peer answered an offer of ours and chose
+    } else {
+      // We answer the far peer's offer: the path is ours to choose (media_path.h).
+      auto nat = sessionAttribute(first.body(), kNatAttribute);
+      const NatClass remote =
+          nat ? natClassFromString(*nat).value_or(NatClass::Unknown) : NatClass::Unknown;
+      session->path = choosePath(nat_, remote);
+      logger_.info("media path {} (this peer {}, the far peer {}) call_id={}",
+                   toString(session->path), toString(nat_), toString(remote), session->callId);
+    }
+    session->pathDecided = true;
+    if (session->path == MediaPath::Relayed && !told) {
+      if (client_ != nullptr && picker_ != nullptr) {
+        chainThroughRelay(session->callId, from, std::move(requests), std::move(done));
+        return;
+      }
+      metrics_->relayUnavailable.inc();
+      logger_.warn(
+          "media needs a third relay, and this peer has no way to ask one; trying "
+          "relay to relay call_id={}",
+          session->callId);
+      session->path = MediaPath::Direct;
+    }
+    if (!told) metrics_->paths[static_cast<int>(session->path) - 1]->inc();
+  } else if (!session->end(from).peer && !session->end(media::otherSide(from)).peer) {
+    session->pathDecided = true;  // both phones are ours: MediaPath::Local
+  }
+  finishRequest(*session, from, std::move(requests), std::move(done));
+}
+
+void MediaAnchor::finishRequest(Session& session, Side from,
+                                std::vector<proxy::OutboundRequest> requests, Completion done) {
+  const sip::Message& first = requests.front().request;
+  auto body = anchorBody(session, from, first.body());
   if (!body) {
     metrics_->refused.inc();
     const auto& error = body.error();
@@ -182,6 +262,129 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
   for (auto& r : requests) r.request.setBody(*body);
   metrics_->rewritten.inc();
   done(std::move(requests));
+}
+
+void MediaAnchor::chainThroughRelay(std::string callId, Side from,
+                                    std::vector<proxy::OutboundRequest> requests, Completion done) {
+  auto held = std::make_shared<std::vector<proxy::OutboundRequest>>(std::move(requests));
+  auto finish = std::make_shared<Completion>(std::move(done));
+  std::weak_ptr<MediaAnchor*> alive = alive_;
+  // Falls back to relay to relay: media may still pass (a NAT may be kinder than it measured),
+  // and the call goes on either way.
+  auto fallBack = [this, callId, from, held, finish](std::string_view why) {
+    metrics_->relayUnavailable.inc();
+    logger_.warn("no third relay ({}); trying relay to relay call_id={}", why, callId);
+    Session* session = find(callId);
+    if (session == nullptr) {
+      (*finish)(tl::unexpected(MediaRefusal{500, "Server Internal Error (call ended)"}));
+      return;
+    }
+    session->path = MediaPath::Direct;
+    finishRequest(*session, from, std::move(*held), std::move(*finish));
+  };
+  picker_->pick([this, alive, callId, from, held, finish, fallBack](Result<RelayPeer> relay) {
+    if (alive.expired()) return;
+    if (!relay) {
+      fallBack(relay.error().detail);
+      return;
+    }
+    auto description = sdp::SessionDescription::parse(std::string(held->front().request.body()));
+    auto lines = description ? readMediaLines(*description, config_.maxStreamsPerSession)
+                             : Result<std::vector<MediaLine>>(tl::unexpected(description.error()));
+    if (!lines) {
+      Session* session = find(callId);
+      if (session != nullptr) finishRequest(*session, from, std::move(*held), std::move(*finish));
+      return;
+    }
+    media::control::Allocate allocate;
+    std::vector<std::size_t> indexes;
+    const auto ours = advertised(net::Endpoint{config_.overlayAddress, 0}).address;
+    for (std::size_t i = 0; i < lines->size(); ++i) {
+      const auto& line = (*lines)[i];
+      if (line.rejected) continue;
+      media::control::StreamRequest stream;
+      stream.family = relay->mediaAddress.is_v6() ? media::control::AddressFamily::V6
+                                                  : media::control::AddressFamily::V4;
+      if (line.remote) stream.expectedSourceA = line.remote->address;
+      if (ours.is_v6() == relay->mediaAddress.is_v6()) stream.expectedSourceB = ours;
+      stream.clockRate = line.clockRate;
+      allocate.streams.push_back(stream);
+      indexes.push_back(i);
+    }
+    if (allocate.streams.empty()) {
+      fallBack("no stream to relay");
+      return;
+    }
+    const RelayPeer peer = *relay;
+    client_->request(
+        peer, std::move(allocate),
+        [this, alive, callId, from, held, finish, fallBack, peer, indexes,
+         lines = std::move(*lines)](Result<media::control::Message> answer) {
+          if (alive.expired()) return;
+          const auto* allocated =
+              answer ? std::get_if<media::control::Allocated>(&*answer) : nullptr;
+          if (allocated == nullptr || allocated->streams.size() != indexes.size()) {
+            const auto* refused =
+                answer ? std::get_if<media::control::ErrorReply>(&*answer) : nullptr;
+            fallBack(!answer   ? answer.error().detail
+                     : refused ? std::string(media::control::toString(refused->code)) + ": " +
+                                     refused->reason
+                               : std::string("unexpected answer"));
+            return;
+          }
+          Session* session = find(callId);
+          if (session == nullptr) {
+            media::control::Release release;
+            for (const auto& s : allocated->streams) release.streams.push_back(s.stream);
+            client_->notify(peer, std::move(release));
+            (*finish)(tl::unexpected(MediaRefusal{500, "Server Internal Error (call ended)"}));
+            return;
+          }
+          if (session->slots.size() < lines.size()) session->slots.resize(lines.size());
+          for (std::size_t k = 0; k < indexes.size(); ++k) {
+            const auto& s = allocated->streams[k];
+            session->slots[indexes[k]].chain =
+                Session::Chain{s.stream, s.sideA, s.sideB, lines[indexes[k]].remote};
+          }
+          session->relay = peer;
+          logger_.info("media relayed through peer {} ({} streams) call_id={}",
+                       peer.node.substr(0, 8), indexes.size(), callId);
+          finishRequest(*session, from, std::move(*held), std::move(*finish));
+          // The relay sends to the far peer's relay and to ours until each latches.
+          session = find(callId);
+          if (session == nullptr) return;
+          for (auto& slot : session->slots) {
+            if (!slot.chain || !slot.id) continue;
+            if (slot.chain->farRemote) {
+              client_->notify(peer, media::control::Connect{slot.chain->handle, media::Side::A,
+                                                            *slot.chain->farRemote});
+            }
+            const auto& leg = from == Side::A ? slot.ends.legA : slot.ends.legB;
+            client_->notify(
+                peer, media::control::Connect{slot.chain->handle, media::Side::B, advertised(leg)});
+          }
+        });
+  });
+}
+
+net::Endpoint MediaAnchor::advertised(const net::Endpoint& leg) const {
+  // Behind a NAT the far peer must be told our public address; the port is the leg's, which an
+  // endpoint-independent NAT keeps (RFC 4787 §4.1) and a symmetric one does not (the far relay
+  // then latches onto where our packets really come from).
+  const bool natted = nat_ != NatClass::Public && nat_ != NatClass::Unknown;
+  if (natted && reflexive_ && reflexive_->is_v6() == leg.address.is_v6()) {
+    return net::Endpoint{*reflexive_, leg.port};
+  }
+  return leg;
+}
+
+void MediaAnchor::setReachability(NatClass nat, std::optional<asio::ip::address> reflexive) {
+  if (nat != nat_ || reflexive != reflexive_) {
+    logger_.info("media: this peer is {}{}", toString(nat),
+                 reflexive ? ", seen as " + net::addressToString(*reflexive) : std::string());
+  }
+  nat_ = nat;
+  reflexive_ = std::move(reflexive);
 }
 
 void MediaAnchor::onAckOut(const proxy::MessageSource& /*source*/, proxy::OutboundRequest& ack) {
@@ -216,6 +419,13 @@ void MediaAnchor::onResponseOut(sip::Message& response, bool dialogCreating) {
   if (!hasSdp(response)) return;
   // The response comes from the side the request went to.
   const Side from = tagOf(response.from()) == session->callerTag ? Side::B : Side::A;
+  if (session->end(from).peer && !session->pathDecided) {
+    // The far peer answered our offer and named the path it chose.
+    if (auto told = sessionAttribute(response.body(), kPathAttribute)) {
+      session->path = mediaPathFromString(*told).value_or(MediaPath::Direct);
+      session->pathDecided = true;
+    }
+  }
   auto body = anchorBody(*session, from, response.body());
   if (!body) {
     // A response cannot be refused; the caller gets the callee's own addresses, and media may
@@ -257,8 +467,19 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
       releaseStream(slot.id);
       continue;
     }
-    if (slot.id && line.remote) {
-      if (auto moved = relay_.setRemote(*slot.id, from, *line.remote); !moved) {
+    // Through a third relay, the far peer's relay talks to it; our leg keeps talking to the
+    // relay's side B, and a new address of the far peer goes to the relay (Connect).
+    std::optional<net::Endpoint> remote = line.remote;
+    if (slot.chain && session.end(from).peer) {
+      if (line.remote && line.remote != slot.chain->farRemote && session.relay && client_) {
+        slot.chain->farRemote = line.remote;
+        client_->notify(*session.relay,
+                        media::control::Connect{slot.chain->handle, media::Side::A, *line.remote});
+      }
+      remote = slot.chain->sideB;
+    }
+    if (slot.id && remote) {
+      if (auto moved = relay_.setRemote(*slot.id, from, *remote); !moved) {
         // Gone meanwhile (an idle timeout raced this message): a new stream takes its place.
         streamOwner_.erase(slot.id->value);
         slot.id.reset();
@@ -269,7 +490,7 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
         const auto& end = side == Side::A ? session.a : session.b;
         media::LegConfig config;
         config.local = end.local;
-        if (side == from) config.remote = line.remote;
+        if (side == from) config.remote = remote;
         config.latch = media::LatchPolicy::SameAddress;
         config.latchAddress = end.latchHint;
         config.clockRate = line.clockRate;
@@ -282,10 +503,42 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
       slot.media = line.media;
       streamOwner_[allocated->id.value] = session.callId;
     }
-    relay[i] = to == Side::A ? slot.ends.legA : slot.ends.legB;
+    const auto& leg = to == Side::A ? slot.ends.legA : slot.ends.legB;
+    if (!session.end(to).peer) {
+      relay[i] = leg;
+    } else if (slot.chain) {
+      relay[i] = slot.chain->sideA;
+    } else {
+      relay[i] = advertised(leg);
+    }
   }
   if (auto pointed = pointAtRelay(*description, relay, *lines); !pointed) {
     return tl::unexpected(pointed.error());
+  }
+  // Between peers the body says what we are (so the answering peer can choose the path) and, once
+  // chosen, the path; a phone gets neither.
+  const auto sessionSection = sdp::Section::session();
+  for (auto name : {kNatAttribute, kPathAttribute}) {
+    if (auto removed = description->removeAttributes(sessionSection, name); !removed) {
+      return tl::unexpected(removed.error());
+    }
+    for (std::size_t i = 0; i < description->mediaCount(); ++i) {
+      if (auto removed = description->removeAttributes(sdp::Section::media(i), name); !removed) {
+        return tl::unexpected(removed.error());
+      }
+    }
+  }
+  if (session.end(to).peer) {
+    if (auto ok = description->addAttribute(sessionSection, kNatAttribute, toString(nat_)); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    if (session.pathDecided && session.path != MediaPath::Local) {
+      if (auto ok =
+              description->addAttribute(sessionSection, kPathAttribute, toString(session.path));
+          !ok) {
+        return tl::unexpected(ok.error());
+      }
+    }
   }
   return description->serialize();
 }
@@ -300,7 +553,14 @@ void MediaAnchor::releaseStream(std::optional<media::StreamId>& id) {
 void MediaAnchor::releaseSession(std::string_view callId, std::string_view why) {
   auto it = sessions_.find(std::string(callId));
   if (it == sessions_.end()) return;
-  for (auto& slot : it->second->slots) releaseStream(slot.id);
+  media::control::Release release;
+  for (auto& slot : it->second->slots) {
+    releaseStream(slot.id);
+    if (slot.chain) release.streams.push_back(slot.chain->handle);
+  }
+  if (!release.streams.empty() && it->second->relay && client_ != nullptr) {
+    client_->notify(*it->second->relay, std::move(release));
+  }
   logger_.debug("media anchor closes the session: {} call_id={}", why, callId);
   sessions_.erase(it);
   metrics_->sessionsActive.add(-1);
@@ -331,6 +591,8 @@ std::vector<MediaSessionInfo> MediaAnchor::snapshot() const {
     MediaSessionInfo info;
     info.callId = callId;
     info.confirmed = session->confirmed;
+    info.path = session->path;
+    if (session->relay) info.relayNode = session->relay->node;
     for (std::size_t i = 0; i < session->slots.size(); ++i) {
       const auto& slot = session->slots[i];
       if (!slot.id) continue;

@@ -12,7 +12,14 @@
 // dialog-creating INVITE (a CANCEL's 487 included), when the request is abandoned, and when the
 // relay reports them idle (onStreamTimedOut).
 //
-// Owned by the composition root; the RelayEngine must outlive it. Not thread-safe: signalling loop.
+// Between two peers the path is chosen by the answering peer (media_path.h): direct relay to
+// relay, hole-punched, or chained through a third peer's relay (RelayPicker finds one,
+// RelayControlClient allocates its streams): the offer's far side then talks to that relay's
+// side A, our relay to its side B. Bodies sent to another peer name this peer's public address
+// (the reflexive one behind a NAT) and carry our NAT class; answers to a peer name the path.
+//
+// Owned by the composition root; the RelayEngine (and the client and picker, when given) must
+// outlive it. Not thread-safe: signalling loop.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +31,8 @@
 #include <vector>
 
 #include "p2psip/anchor/anchor_config.h"
+#include "p2psip/anchor/media_path.h"
+#include "p2psip/anchor/relay_control_client.h"
 #include "p2psip/common/logger.h"
 #include "p2psip/common/metrics.h"
 #include "p2psip/media/relay_engine.h"
@@ -31,10 +40,20 @@
 
 namespace p2psip::anchor {
 
+// Finds a peer that relays media for others (app/ implements it over the overlay's relay records).
+class RelayPicker {
+ public:
+  virtual ~RelayPicker() = default;
+  // Calls back on the signalling loop, possibly inside the call.
+  virtual void pick(std::function<void(Result<RelayPeer>)> done) = 0;
+};
+
 // One call's anchored media, for p2psipctl.
 struct MediaSessionInfo {
   std::string callId;
   bool confirmed = false;  // a 2xx to the dialog-creating INVITE went through
+  MediaPath path = MediaPath::Local;
+  std::string relayNode;  // with MediaPath::Relayed: the relay peer (NodeId hex)
   struct Stream {
     std::size_t mediaIndex = 0;  // the m= line
     std::string media;           // "audio", "video", ...
@@ -46,8 +65,9 @@ struct MediaSessionInfo {
 class MediaAnchor final : public proxy::MediaPolicy {
  public:
   // `config` must pass validate(); otherwise this throws std::invalid_argument (startup only).
+  // `client` and `picker` may be null: calls then never take a third peer's relay.
   MediaAnchor(media::RelayEngine& relay, const AnchorConfig& config, MetricsRegistry& metrics,
-              Logger logger);
+              Logger logger, RelayControlClient* client = nullptr, RelayPicker* picker = nullptr);
   ~MediaAnchor() override;  // releases every stream it holds
   MediaAnchor(const MediaAnchor&) = delete;
   MediaAnchor& operator=(const MediaAnchor&) = delete;
@@ -62,6 +82,11 @@ class MediaAnchor final : public proxy::MediaPolicy {
   // The relay released `id` for inactivity (wire RelayEngine::onTimeout here).
   void onStreamTimedOut(media::StreamId id);
 
+  // What this peer learned about its NAT; `reflexive` is its public address when NATed. Bodies
+  // sent to other peers from now on name it.
+  void setReachability(NatClass nat, std::optional<asio::ip::address> reflexive);
+  NatClass natClass() const { return nat_; }
+
   std::size_t sessions() const { return sessions_.size(); }
   std::vector<MediaSessionInfo> snapshot() const;
 
@@ -73,15 +98,27 @@ class MediaAnchor final : public proxy::MediaPolicy {
   // Creates the streams the body's m= lines need (or updates their remotes) and returns the body
   // rewritten for the other side. `from` is the side that sent it.
   Result<std::string> anchorBody(Session& session, media::Side from, std::string_view body);
+  // The far peer's offer needs a third relay: asks one, then finishes like onRequestOut.
+  void chainThroughRelay(std::string callId, media::Side from,
+                         std::vector<proxy::OutboundRequest> requests, Completion done);
+  void finishRequest(Session& session, media::Side from,
+                     std::vector<proxy::OutboundRequest> requests, Completion done);
+  net::Endpoint advertised(const net::Endpoint& leg) const;
   void releaseSession(std::string_view callId, std::string_view why);
   void releaseStream(std::optional<media::StreamId>& id);
 
   media::RelayEngine& relay_;
   AnchorConfig config_;
+  RelayControlClient* client_;
+  RelayPicker* picker_;
+  NatClass nat_ = NatClass::Unknown;
+  std::optional<asio::ip::address> reflexive_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by Call-ID
   std::unordered_map<std::uint64_t, std::string> streamOwner_;          // StreamId -> Call-ID
+  // Relay picks and control answers hold a weak_ptr to this: late ones find us gone.
+  std::shared_ptr<MediaAnchor*> alive_ = std::make_shared<MediaAnchor*>(this);
 };
 
 }  // namespace p2psip::anchor
