@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "p2psip/anchor/media_anchor.h"
+#include "p2psip/anchor/relay_control_client.h"
 #include "p2psip/app/control_server.h"
 #include "p2psip/dht/open_dht_lookup_service.h"
 #include "p2psip/identity/node_identity.h"
@@ -19,6 +20,7 @@
 #include "p2psip/location/overlay_location_service.h"
 #include "p2psip/location/user_record_publisher.h"
 #include "p2psip/media/relay_engine.h"
+#include "p2psip/media/relay_service.h"
 #include "p2psip/net/asio_timer_service.h"
 #include "p2psip/net/event_loop.h"
 #include "p2psip/net/tls_context.h"
@@ -29,6 +31,7 @@
 #include "p2psip/transaction/transaction_layer.h"
 #include "p2psip/transport/transport_layer.h"
 #include "peer_directory_resolver.h"
+#include "peer_frame_dispatch.h"
 #include "transaction_user_gate.h"
 
 namespace p2psip::app {
@@ -217,15 +220,39 @@ class Daemon::Impl {
           relayConfigFor(config_), [this](std::function<void()> fn) { loop_.post(std::move(fn)); },
           metrics_, Logger(log_));
     }
+    // The relay control protocol: our requests to other peers' relays, and (--relay) theirs to
+    // ours, over the peer links (docs/relay-control-protocol.md).
+    relayClient_ = std::make_unique<anchor::RelayControlClient>(
+        [this](std::string frame, const transport::Target& to) {
+          return transport_->sendPeerFrame(std::move(frame), to);
+        },
+        timers_, std::chrono::seconds(3), metrics_, Logger(log_));
+    if (config_.offerRelay) {
+      media::RelayServiceConfig serviceConfig;
+      serviceConfig.addresses = {addressOf(config_.mediaOverlayAddress)};
+      serviceConfig.maxStreams = std::max<std::size_t>(1, config_.maxMediaStreams / 2);
+      if (auto ok = media::validate(serviceConfig); !ok)
+        throw std::runtime_error(ok.error().detail);
+      relayService_ = std::make_unique<media::RelayService>(
+          *relay_, serviceConfig, [](std::string_view) { return true; }, metrics_, Logger(log_));
+    }
+    frames_ = std::make_unique<PeerFrameDispatch>(*transport_, *directory_, relayService_.get(),
+                                                  *relayClient_, metrics_, Logger(log_));
+    transport_->setPeerFrameHandler(*frames_);
     if (config_.mediaMode == "relay") {
       anchor::AnchorConfig anchorConfig;
       anchorConfig.phoneAddress = addressOf(config_.mediaPhoneAddress);
       anchorConfig.overlayAddress = addressOf(config_.mediaOverlayAddress);
       anchorConfig.relayAddresses = relayConfigFor(config_).addresses;
       anchorConfig.maxSessions = config_.maxMediaStreams;
-      anchor_ =
-          std::make_unique<anchor::MediaAnchor>(*relay_, anchorConfig, metrics_, Logger(log_));
-      relay_->onTimeout([this](media::StreamId id) { anchor_->onStreamTimedOut(id); });
+      anchor_ = std::make_unique<anchor::MediaAnchor>(*relay_, anchorConfig, metrics_, Logger(log_),
+                                                      relayClient_.get(), nullptr);
+    }
+    if (relay_) {
+      relay_->onTimeout([this](media::StreamId id) {
+        if (relayService_ && relayService_->onStreamTimedOut(id)) return;
+        if (anchor_) anchor_->onStreamTimedOut(id);
+      });
     }
 
     proxy::ProxyConfig proxyConfig;
@@ -273,7 +300,7 @@ class Daemon::Impl {
                                                       r.error().detail);
     }
     directory_->publish({overlay::PeerEndpoint{overlay::LinkTransport::Tls, *config_.peerListen}},
-                        0);
+                        config_.offerRelay ? overlay::kCapabilityRelay : 0u);
     log_->info("node {} in overlay '{}': DHT on UDP {}, peer links on tls:{}, {}",
                identity_.nodeId().toHex(), config_.overlayNetwork, dht_->boundPort(),
                config_.peerListen->toString(),
@@ -356,6 +383,10 @@ class Daemon::Impl {
             << "\nrelay_free_port_pairs: " << relay_->freePortPairs() << "\n";
       }
       if (anchor_) out << "media_sessions: " << anchor_->sessions() << "\n";
+      if (relayService_) {
+        out << "relayed_for_peers: " << relayService_->totalStreams()
+            << "\nrelay_client_peers: " << relayService_->peers() << "\n";
+      }
     } else if (command == "bindings") {
       const TimePoint now = timers_.now();
       auto all = bindings_->snapshot(100000);
@@ -466,7 +497,9 @@ class Daemon::Impl {
     for (const auto& session : anchor_->snapshot()) {
       for (const auto& stream : session.streams) {
         out << "call-id=" << session.callId << " m=" << stream.mediaIndex << " " << stream.media
-            << (session.confirmed ? " confirmed" : " early");
+            << (session.confirmed ? " confirmed" : " early")
+            << " path=" << anchor::toString(session.path);
+        if (!session.relayNode.empty()) out << " relay=" << session.relayNode.substr(0, 16);
         if (stream.stats) describeStream(*stream.stats);
         out << "\n";
       }
@@ -514,7 +547,10 @@ class Daemon::Impl {
   std::unique_ptr<identity::ThreadedRecordSigner> signer_;
   std::unique_ptr<location::UserRecordPublisher> publisher_;
   std::unique_ptr<RegistrarSink> sink_;
-  std::unique_ptr<media::RelayEngine> relay_;    // null when neither calls nor peers use it
+  std::unique_ptr<media::RelayEngine> relay_;          // null when neither calls nor peers use it
+  std::unique_ptr<media::RelayService> relayService_;  // --relay: other peers' streams
+  std::unique_ptr<anchor::RelayControlClient> relayClient_;
+  std::unique_ptr<PeerFrameDispatch> frames_;
   std::unique_ptr<anchor::MediaAnchor> anchor_;  // null with --media direct
   std::unique_ptr<proxy::ProxyCore> proxy_;
   std::unique_ptr<ControlServer> control_;

@@ -572,12 +572,24 @@ void TransportLayer::Impl::forget(ConnectionId id) {
         RemoteKey{entry.connection->protocol(), entry.connection->remote()}}) {
     if (auto r = byRemote_.find(key); r != byRemote_.end() && r->second == id) byRemote_.erase(r);
   }
+  std::string closedPeer;
   if (auto i = byIdentity_.find(entry.connection->peerIdentity());
       i != byIdentity_.end() && i->second == id) {
+    closedPeer = i->first;
     byIdentity_.erase(i);
+    // Another live link with the same peer (both opened one at once) takes over.
+    for (const auto& [otherId, other] : connections_) {
+      if (otherId != id && other.peerLink && other.connection->established() &&
+          other.connection->peerIdentity() == closedPeer) {
+        byIdentity_[closedPeer] = otherId;
+        closedPeer.clear();
+        break;
+      }
+    }
   }
   connections_.erase(it);
   metrics_.connections.add(-1);
+  if (!closedPeer.empty() && frameHandler_ != nullptr) frameHandler_->onPeerLinkClosed(closedPeer);
 }
 
 void TransportLayer::Impl::scheduleIdleCheck(ConnectionId id, Duration delay) {

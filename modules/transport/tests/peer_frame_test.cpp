@@ -17,7 +17,9 @@ struct RecordingFrames final : PeerFrameHandler {
   void onPeerFrame(const Flow& flow, std::string_view frame) override {
     frames.emplace_back(flow, std::string(frame));
   }
+  void onPeerLinkClosed(const std::string& peer) override { closed.push_back(peer); }
   std::vector<std::pair<Flow, std::string>> frames;
+  std::vector<std::string> closed;
 };
 
 // A frame of the documented layout: 0x00 'R', version, type, flags, request id, body length.
@@ -99,6 +101,15 @@ TEST_F(PeerFrames, APeerIsReachedOnTheLinkItOpenedWhateverAddressItIsAskedFor) {
   ASSERT_TRUE(bob.transport.sendPeerFrame(frame(0x81, "back"), toAlice));
   ASSERT_TRUE(loop.runUntil([&] { return aliceFrames.frames.size() == 1; }, kEventually));
   EXPECT_EQ(bob.transport.stats().connections, 1u) << "no new connection was opened";
+}
+
+TEST_F(PeerFrames, TheFarSideHearsWhenThePeerLinkCloses) {
+  ASSERT_TRUE(alice.transport.sendPeerFrame(frame(1, "hello"), toBob()));
+  ASSERT_TRUE(loop.runUntil([&] { return bobFrames.frames.size() == 1; }, kEventually));
+  EXPECT_TRUE(bobFrames.closed.empty());
+  alice.transport.closeConnection(alice.transport.connections().at(0).id);
+  ASSERT_TRUE(loop.runUntil([&] { return !bobFrames.closed.empty(); }, kEventually));
+  EXPECT_EQ(bobFrames.closed, std::vector<std::string>{fingerprintOf(aliceId)});
 }
 
 TEST_F(PeerFrames, APhonesConnectionThatSendsAFrameIsClosed) {

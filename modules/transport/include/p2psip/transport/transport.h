@@ -83,6 +83,9 @@ class PeerFrameHandler {
   // A whole frame from the peer on `flow` (flow.peerIdentity is its NodeId). The view lives for
   // the call only.
   virtual void onPeerFrame(const Flow& flow, std::string_view frame) = 0;
+  // The last established peer link with the peer whose NodeId is `peerIdentity` closed (what the
+  // peer holds here on behalf of that link, e.g. relay streams, can go).
+  virtual void onPeerLinkClosed(const std::string& /*peerIdentity*/) {}
 };
 
 // Implemented by TransportLayer; the transaction layer sends through it.
