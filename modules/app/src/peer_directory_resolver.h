@@ -24,8 +24,8 @@ class PeerDirectoryResolver final : public location::PeerResolver {
     // The callbacks hold the directory, not this resolver: the directory runs them, so it is
     // alive then, whatever the order the daemon tears things down in.
     overlay::PeerDirectory* directory = &directory_;
-    directory_.find(node, [directory, node, done = std::move(done)](
-                              Result<overlay::PeerRecord> record) mutable {
+    directory_.find(node, [directory, node,
+                           done = std::move(done)](Result<overlay::PeerRecord> record) mutable {
       if (!record) {
         done(tl::unexpected(record.error()));
         return;
@@ -52,7 +52,7 @@ class PeerDirectoryResolver final : public location::PeerResolver {
                                 const identity::NodeId& rendezvous,
                                 std::function<void(Result<location::PeerContact>)> done) {
     directory.find(rendezvous, [contact = std::move(contact), rendezvous,
-                                 done = std::move(done)](Result<overlay::PeerRecord> record) {
+                                done = std::move(done)](Result<overlay::PeerRecord> record) {
       const std::string names = "peer " + contact.node.shortHex() +
                                 " is reachable only through its rendezvous " +
                                 rendezvous.shortHex() + ", ";

@@ -24,6 +24,34 @@ Result<void> validate(const OverlayLocationConfig& config) {
   return {};
 }
 
+namespace {
+
+// One Route value naming a peer's link listener and its NodeId.
+std::string peerLinkRoute(const net::Endpoint& endpoint, const identity::NodeId& node) {
+  std::string route = "<sip:";
+  if (endpoint.address.is_v6()) {
+    route += '[';
+    route += net::addressToString(endpoint.address);
+    route += ']';
+  } else {
+    route += net::addressToString(endpoint.address);
+  }
+  route += ':';
+  route += std::to_string(endpoint.port);
+  route += ";transport=tls;node=";
+  route += node.toHex();
+  route += ";lr>";
+  return route;
+}
+
+}  // namespace
+
+std::vector<std::string> rendezvousPath(const PeerContact& contact) {
+  if (!contact.via) return {};
+  return {peerLinkRoute(contact.via->endpoint, contact.via->node),
+          peerLinkRoute(contact.endpoint, contact.node)};
+}
+
 class OverlayLocationService::Impl {
  public:
   Impl(const OverlayLocationConfig& config, const BindingStore& store,
@@ -311,13 +339,9 @@ class OverlayLocationService::Impl {
           }
         }
         if (contact) {
-          ContactBinding b;
-          b.aor = gather->aor;
-          b.contactUri = gather->aor;
-          b.flow.transport = FlowTransport::Tls;
-          b.flow.remote = contact->endpoint;
-          b.peerNode = contact->node.toHex();
-          gather->bindings.push_back(std::move(b));
+          if (auto self = alive.lock()) {
+            gather->bindings.push_back((*self)->bindingFor(gather->aor, *contact));
+          }
         }
         if (--gather->pending > 0) return;
         auto self = alive.lock();
@@ -332,6 +356,27 @@ class OverlayLocationService::Impl {
         gather->callback(LookupResult{std::move(gather->bindings), true});
       });
     }
+  }
+
+  // The fork target for a user served by `contact`: over a TLS peer link pinned to the peer's
+  // NodeId, or, when the peer is reached through its rendezvous, pinned to the rendezvous's, with
+  // the Route set [rendezvous, peer].
+  ContactBinding bindingFor(const std::string& aor, const PeerContact& contact) const {
+    ContactBinding b;
+    b.aor = aor;
+    b.contactUri = aor;
+    b.flow.transport = FlowTransport::Tls;
+    // We are the rendezvous ourselves: the peer's own link to us is the way, and the transport
+    // finds it by the peer's NodeId.
+    if (!contact.via || contact.via->node == self_) {
+      b.flow.remote = contact.endpoint;
+      b.peerNode = contact.node.toHex();
+      return b;
+    }
+    b.flow.remote = contact.via->endpoint;
+    b.peerNode = contact.via->node.toHex();
+    b.path = rendezvousPath(contact);
+    return b;
   }
 
   void scheduleSweep() {

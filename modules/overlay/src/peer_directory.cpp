@@ -54,11 +54,25 @@ class PeerDirectory::Impl {
     }
   }
 
-  void publish(std::vector<PeerEndpoint> endpoints, std::uint32_t capabilities) {
-    self_.endpoints = std::move(endpoints);
-    self_.capabilities = capabilities;
+  Result<void> publish(PeerPublication publication) {
+    // Nothing new: the refresh timer already keeps the record alive, and a put with a new
+    // sequence would only wake every listener for nothing.
+    if (started_ && !withdrawn_ && publication == published()) return {};
+    PeerRecord next = self_;
+    next.endpoints = std::move(publication.endpoints);
+    next.capabilities = publication.capabilities;
+    next.reachability = publication.reachability;
+    next.reflexiveAddress = publication.reflexiveAddress;
+    next.rendezvous = publication.rendezvous;
+    if (auto ok = checkPeerRecord(next); !ok) {
+      logger_.error("overlay: not publishing our peer record: {}", ok.error().detail);
+      return ok;
+    }
+    self_ = std::move(next);
+    started_ = true;
     withdrawn_ = false;
     put();
+    return {};
   }
 
   void withdraw(Duration timeout, std::function<void()> done) {
@@ -114,6 +128,11 @@ class PeerDirectory::Impl {
   }
 
  private:
+  PeerPublication published() const {
+    return PeerPublication{self_.endpoints, self_.capabilities, self_.reachability,
+                           self_.reflexiveAddress, self_.rendezvous};
+  }
+
   struct Entry {
     identity::NodeId node;
     std::optional<PeerRecord> record;
@@ -316,6 +335,7 @@ class PeerDirectory::Impl {
   Counter& lookupFailures_;
   PeerRecord self_;
   bool published_ = false;
+  bool started_ = false;  // publish() was called
   bool withdrawn_ = false;
   TimerId refreshTimer_ = kNoTimer;
   std::map<identity::NodeId, Entry> entries_;
@@ -328,8 +348,15 @@ PeerDirectory::PeerDirectory(const PeerDirectoryConfig& config, dht::LookupServi
     : impl_(std::make_unique<Impl>(config, dht, self, timers, wallClock, metrics,
                                    std::move(logger))) {}
 PeerDirectory::~PeerDirectory() = default;
-void PeerDirectory::publish(std::vector<PeerEndpoint> endpoints, std::uint32_t capabilities) {
-  impl_->publish(std::move(endpoints), capabilities);
+Result<void> PeerDirectory::publish(PeerPublication publication) {
+  return impl_->publish(std::move(publication));
+}
+Result<void> PeerDirectory::publish(std::vector<PeerEndpoint> endpoints,
+                                    std::uint32_t capabilities) {
+  PeerPublication publication;
+  publication.endpoints = std::move(endpoints);
+  publication.capabilities = capabilities;
+  return impl_->publish(std::move(publication));
 }
 void PeerDirectory::withdraw(Duration timeout, std::function<void()> done) {
   impl_->withdraw(timeout, std::move(done));

@@ -1,23 +1,95 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "p2psip/overlay/peer_record.h"
 
-#include <cstring>
-
 #include "p2psip/common/byte_codec.h"
 #include "p2psip/identity/signed_envelope.h"
 #include "p2psip/net/tls_context.h"
 
+#include "address_codec.h"
+
 namespace p2psip::overlay {
 namespace {
 
-constexpr std::uint8_t kVersion = 1;
+// What this build writes; version 1 is still read.
+constexpr std::uint8_t kVersion = 2;
+constexpr std::uint8_t kVersion1 = 1;
 
 template <typename T>
 tl::unexpected<Error> fail(const Result<T>& r) {
   return tl::unexpected(r.error());
 }
 
+// The checks on the version 2 fields that hold for writer and reader alike, so a record one side
+// accepts the other accepts too.
+Result<void> checkNatFields(const PeerRecord& record) {
+  if (static_cast<std::uint8_t>(record.reachability) >
+      static_cast<std::uint8_t>(Reachability::Symmetric)) {
+    return makeError(ErrorCode::ParseError,
+                     "peer record has an unknown reachability " +
+                         std::to_string(static_cast<int>(record.reachability)));
+  }
+  if (record.reflexiveAddress && record.reflexiveAddress->is_unspecified()) {
+    return makeError(ErrorCode::ParseError, "peer record reflexive address is unspecified");
+  }
+  if (record.rendezvous && (record.rendezvous->isZero() || *record.rendezvous == record.node)) {
+    return makeError(ErrorCode::ParseError, "peer record of " + record.node.shortHex() +
+                                                " names no node or itself as its rendezvous");
+  }
+  return {};
+}
+
+Result<PeerEndpoint> readEndpoint(ByteReader& in) {
+  auto transport = in.u8("peer endpoint transport");
+  if (!transport) return fail(transport);
+  if (*transport > static_cast<std::uint8_t>(LinkTransport::Tls)) {
+    return makeError(ErrorCode::ParseError, "peer endpoint has an unknown transport");
+  }
+  auto address = detail::readAddress(in, "peer endpoint address");
+  if (!address) return fail(address);
+  auto port = in.u16("peer endpoint port");
+  if (!port) return fail(port);
+  return PeerEndpoint{static_cast<LinkTransport>(*transport), net::Endpoint{*address, *port}};
+}
+
+Result<void> readNatFields(ByteReader& in, PeerRecord& record) {
+  auto reachability = in.u8("peer record reachability");
+  if (!reachability) return fail(reachability);
+  record.reachability = static_cast<Reachability>(*reachability);
+  auto reflexive = detail::readOptionalAddress(in, "peer record reflexive address");
+  if (!reflexive) return fail(reflexive);
+  record.reflexiveAddress = *reflexive;
+  auto hasRendezvous = in.u8("peer record rendezvous flag");
+  if (!hasRendezvous) return fail(hasRendezvous);
+  if (*hasRendezvous > 1) {
+    return makeError(ErrorCode::ParseError, "peer record rendezvous flag is neither 0 nor 1");
+  }
+  if (*hasRendezvous == 1) {
+    auto raw = in.raw(identity::NodeId::kSize, "peer record rendezvous");
+    if (!raw) return fail(raw);
+    auto node = identity::NodeId::fromBytes(*raw);
+    if (!node) return fail(node);
+    record.rendezvous = *node;
+  }
+  return checkNatFields(record);
+}
+
 }  // namespace
+
+std::string_view toString(Reachability reachability) {
+  switch (reachability) {
+    case Reachability::Unknown:
+      return "unknown";
+    case Reachability::Public:
+      return "public";
+    case Reachability::FullCone:
+      return "full-cone";
+    case Reachability::RestrictedCone:
+      return "restricted-cone";
+    case Reachability::Symmetric:
+      return "symmetric";
+  }
+  return "invalid";
+}
 
 bool PeerRecord::expired(WallTime now) const {
   return std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() >=
@@ -37,16 +109,23 @@ std::uint64_t peerRecordValueId(const identity::NodeId& node) {
   return id == 0 ? 1 : id;
 }
 
+Result<void> checkPeerRecord(const PeerRecord& record) {
+  if (record.endpoints.size() > kMaxPeerEndpoints ||
+      record.certificateDer.size() > kMaxCertificateBytes) {
+    return makeError(ErrorCode::InvalidArgument,
+                     "peer record has too many endpoints or too large a certificate");
+  }
+  if (auto ok = checkNatFields(record); !ok) {
+    return makeError(ErrorCode::InvalidArgument, ok.error().detail);
+  }
+  return {};
+}
+
 Result<std::string> sealPeerRecord(const identity::NodeIdentity& signer, const PeerRecord& record) {
   if (signer.nodeId() != record.node) {
     return makeError(ErrorCode::InvalidArgument, "a peer record is signed by the peer itself");
   }
-  if (record.endpoints.size() > kMaxPeerEndpoints ||
-      record.certificateDer.size() > kMaxCertificateBytes) {
-    return makeError(ErrorCode::InvalidArgument,
-                     "peer record has too many endpoints or too "
-                     "large a certificate");
-  }
+  if (auto ok = checkPeerRecord(record); !ok) return fail(ok);
   ByteWriter body;
   body.u8(kVersion);
   body.raw(record.node.bytes());
@@ -54,21 +133,18 @@ Result<std::string> sealPeerRecord(const identity::NodeIdentity& signer, const P
   body.u8(static_cast<std::uint8_t>(record.endpoints.size()));
   for (const auto& e : record.endpoints) {
     body.u8(static_cast<std::uint8_t>(e.transport));
-    if (e.endpoint.address.is_v4()) {
-      auto bytes = e.endpoint.address.to_v4().to_bytes();
-      body.u8(4);
-      body.raw(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    } else {
-      auto bytes = e.endpoint.address.to_v6().to_bytes();
-      body.u8(16);
-      body.raw(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    }
+    detail::writeAddress(body, e.endpoint.address);
     body.u16(e.endpoint.port);
   }
   body.u32(record.capabilities);
   body.u16(record.protocolVersion);
   body.u64(static_cast<std::uint64_t>(record.expiresAt));
   body.u64(record.sequence);
+  // Version 2.
+  body.u8(static_cast<std::uint8_t>(record.reachability));
+  detail::writeOptionalAddress(body, record.reflexiveAddress);
+  body.u8(record.rendezvous ? 1 : 0);
+  if (record.rendezvous) body.raw(record.rendezvous->bytes());
   return identity::seal(signer, identity::RecordKind::Peer, body.bytes());
 }
 
@@ -78,7 +154,7 @@ Result<PeerRecord> openPeerRecord(std::string_view bytes) {
   ByteReader in(opened->envelope.body);
   auto version = in.u8("peer record version");
   if (!version) return fail(version);
-  if (*version != kVersion) {
+  if (*version != kVersion && *version != kVersion1) {
     return makeError(ErrorCode::ParseError,
                      "peer record version " + std::to_string(*version) + " is not supported");
   }
@@ -97,34 +173,11 @@ Result<PeerRecord> openPeerRecord(std::string_view bytes) {
     return makeError(ErrorCode::ParseError,
                      "peer record lists " + std::to_string(*count) + " endpoints, over the limit");
   }
+  record.endpoints.reserve(*count);
   for (std::uint8_t i = 0; i < *count; ++i) {
-    auto transport = in.u8("peer endpoint transport");
-    if (!transport) return fail(transport);
-    if (*transport > static_cast<std::uint8_t>(LinkTransport::Tls)) {
-      return makeError(ErrorCode::ParseError, "peer endpoint has an unknown transport");
-    }
-    auto length = in.u8("peer endpoint address length");
-    if (!length) return fail(length);
-    if (*length != 4 && *length != 16) {
-      return makeError(ErrorCode::ParseError, "peer endpoint address is neither IPv4 nor IPv6");
-    }
-    auto address = in.raw(*length, "peer endpoint address");
-    if (!address) return fail(address);
-    auto port = in.u16("peer endpoint port");
-    if (!port) return fail(port);
-    PeerEndpoint e;
-    e.transport = static_cast<LinkTransport>(*transport);
-    if (*length == 4) {
-      asio::ip::address_v4::bytes_type b;
-      std::memcpy(b.data(), address->data(), 4);
-      e.endpoint.address = asio::ip::address_v4(b);
-    } else {
-      asio::ip::address_v6::bytes_type b;
-      std::memcpy(b.data(), address->data(), 16);
-      e.endpoint.address = asio::ip::address_v6(b);
-    }
-    e.endpoint.port = *port;
-    record.endpoints.push_back(e);
+    auto e = readEndpoint(in);
+    if (!e) return fail(e);
+    record.endpoints.push_back(*e);
   }
   auto capabilities = in.u32("peer record capabilities");
   if (!capabilities) return fail(capabilities);
@@ -138,6 +191,9 @@ Result<PeerRecord> openPeerRecord(std::string_view bytes) {
   auto sequence = in.u64("peer record sequence");
   if (!sequence) return fail(sequence);
   record.sequence = *sequence;
+  if (*version >= 2) {
+    if (auto nat = readNatFields(in, record); !nat) return fail(nat);
+  }
   if (auto end = in.expectEnd("peer record"); !end) return fail(end);
 
   if (opened->signer != record.node) {

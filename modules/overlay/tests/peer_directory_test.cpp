@@ -65,6 +65,60 @@ TEST_F(PeerDirectoryTest, APublishedPeerIsFoundWithItsEndpointsAndCertificate) {
   EXPECT_TRUE(b.directory.stats().published);
 }
 
+TEST_F(PeerDirectoryTest, APeerBehindANatIsFoundWithItsReachabilityAndRendezvous) {
+  PeerPublication p;
+  p.endpoints = at("10.0.0.5:5072");
+  p.reachability = Reachability::Symmetric;
+  p.reflexiveAddress = asio::ip::make_address("203.0.113.9");
+  p.rendezvous = a.id.nodeId();
+  ASSERT_TRUE(b.directory.publish(p));
+  settle();
+  auto found = findAt(a, b.id.nodeId());
+  ASSERT_TRUE(found) << found.error().detail;
+  EXPECT_EQ(found->reachability, Reachability::Symmetric);
+  EXPECT_EQ(found->reflexiveAddress, asio::ip::make_address("203.0.113.9"));
+  EXPECT_EQ(found->rendezvous, a.id.nodeId());
+  EXPECT_EQ(found->protocolVersion, kPeerProtocolVersion);
+}
+
+TEST_F(PeerDirectoryTest, ARepublicationIsPutOnlyWhenSomethingChanged) {
+  PeerPublication p;
+  p.endpoints = at("10.0.0.5:5072");
+  p.reachability = Reachability::RestrictedCone;
+  ASSERT_TRUE(b.directory.publish(p));
+  settle();
+  const auto puts = b.dht.putCount();
+  const auto sequence = b.directory.stats().sequence;
+  ASSERT_TRUE(b.directory.publish(p));
+  settle();
+  EXPECT_EQ(b.dht.putCount(), puts);
+  EXPECT_EQ(b.directory.stats().sequence, sequence);
+
+  p.rendezvous = a.id.nodeId();  // lost our inbound reachability: go through a
+  ASSERT_TRUE(b.directory.publish(p));
+  settle();
+  EXPECT_EQ(b.dht.putCount(), puts + 1);
+  EXPECT_GT(b.directory.stats().sequence, sequence);
+  auto found = findAt(a, b.id.nodeId());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->rendezvous, a.id.nodeId());
+}
+
+TEST_F(PeerDirectoryTest, APublicationNamingUsAsOurOwnRendezvousIsRefused) {
+  ASSERT_TRUE(b.directory.publish(at("127.0.0.1:5072"), 0));
+  settle();
+  const auto puts = b.dht.putCount();
+  PeerPublication p;
+  p.endpoints = at("127.0.0.1:6072");
+  p.rendezvous = b.id.nodeId();
+  auto refused = b.directory.publish(p);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::InvalidArgument);
+  settle();
+  EXPECT_EQ(b.dht.putCount(), puts);
+  EXPECT_EQ(b.directory.self().linkEndpoint()->endpoint.toString(), "127.0.0.1:5072");
+}
+
 TEST_F(PeerDirectoryTest, AnUnknownPeerIsNotFound) {
   auto found = findAt(a, b.id.nodeId());
   ASSERT_FALSE(found);

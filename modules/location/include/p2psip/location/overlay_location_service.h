@@ -6,7 +6,10 @@
 //      is verified (signature, signer = servedBy), expired ones and our own stale ones are
 //      dropped, and each serving peer is resolved (PeerResolver: NodeId -> peer-link endpoint).
 //      Every resolved peer becomes one fork target (ContactBinding::peerNode), so a user
-//      registered at two peers rings at both.
+//      registered at two peers rings at both. A peer reached through its rendezvous R (a NAT
+//      keeps it from accepting links) becomes a target over a link to R whose Path is
+//      [R, peer]: the proxy writes it as the Route set, R pops its own entry and forwards over
+//      the link the peer keeps open to it.
 //   3. No record: not registered anywhere (the proxy answers 404, or 480 for a known user).
 //      Records whose peers cannot be resolved: knownUser with no binding (480).
 // Lookups are cached per AOR and kept fresh with a DHT listen, so a user who registers at another
@@ -18,7 +21,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "p2psip/common/clock.h"
 #include "p2psip/common/logger.h"
@@ -33,10 +38,22 @@
 
 namespace p2psip::location {
 
+// A peer behind a NAT that accepts no inbound peer links keeps a link open to a reachable peer,
+// its rendezvous, and is reached through it.
+struct Rendezvous {
+  identity::NodeId node;
+  net::Endpoint endpoint;  // the rendezvous's TLS peer-link listener
+  friend bool operator==(const Rendezvous&, const Rendezvous&) = default;
+};
+
 // Where a peer accepts peer links. Implemented in app/ over overlay::PeerDirectory.
 struct PeerContact {
   identity::NodeId node;
-  net::Endpoint endpoint;  // TLS peer-link listener
+  net::Endpoint endpoint;  // TLS peer-link listener (possibly a private address when `via` is set)
+  // Set when the peer is reached through its rendezvous: requests go over a link to `via` with
+  // the Route set [via, node], and the rendezvous forwards them over the link the peer opened.
+  std::optional<Rendezvous> via = std::nullopt;
+  friend bool operator==(const PeerContact&, const PeerContact&) = default;
 };
 class PeerResolver {
  public:
@@ -45,6 +62,12 @@ class PeerResolver {
   virtual void resolve(const identity::NodeId& node,
                        std::function<void(Result<PeerContact>)> done) = 0;
 };
+
+// The Route values that take a request to `contact.node` through its rendezvous: the rendezvous's
+// peer-link URI, then the peer's, each "<sip:host:port;transport=tls;node=<hex>;lr>" (IPv6 in
+// brackets), the form of a peer's own Record-Route towards peer links, which the proxy recognises
+// as its own and pins by node= (proxy own_addresses.cpp, next_hop.cpp). Empty without `via`.
+std::vector<std::string> rendezvousPath(const PeerContact& contact);
 
 struct OverlayLocationConfig {
   Duration missLifetime = std::chrono::seconds(2);

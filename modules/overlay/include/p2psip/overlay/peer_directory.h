@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // PeerDirectory: this peer's presence in the overlay and its view of the others.
-//   - publish(): signs our PeerRecord (certificate, peer-link endpoints, capabilities) and keeps
-//     it in the DHT under LookupKey{Peer, our NodeId}, refreshed before the value lifetime ends.
+//   - publish(): signs our PeerRecord (certificate, peer-link endpoints, capabilities, what we know
+//     of our reachability through NATs) and keeps it in the DHT under LookupKey{Peer, our NodeId},
+//     refreshed before the value lifetime ends. A publication that changes anything is put at
+//     once with a higher sequence; one that changes nothing leaves the refresh schedule alone.
 //   - withdraw(): removes it (graceful shutdown).
 //   - find(): resolves a NodeId to its verified PeerRecord. Answers are cached and kept current
 //     with a DHT listen (a peer that moves or restarts is followed at once); a miss is cached
@@ -11,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "p2psip/common/clock.h"
@@ -34,6 +37,17 @@ struct PeerDirectoryConfig {
 };
 Result<void> validate(const PeerDirectoryConfig& config);
 
+// What we say about ourselves in our PeerRecord.
+struct PeerPublication {
+  std::vector<PeerEndpoint> endpoints;
+  std::uint32_t capabilities = 0;  // Capability bits
+  Reachability reachability = Reachability::Unknown;
+  std::optional<asio::ip::address> reflexiveAddress;
+  // Set when we accept no inbound peer links: the peer we keep a link open to.
+  std::optional<identity::NodeId> rendezvous;
+  friend bool operator==(const PeerPublication&, const PeerPublication&) = default;
+};
+
 struct PeerDirectoryStats {
   std::size_t cachedPeers = 0;
   bool published = false;  // our record's last put succeeded
@@ -51,8 +65,12 @@ class PeerDirectory {
   PeerDirectory(const PeerDirectory&) = delete;
   PeerDirectory& operator=(const PeerDirectory&) = delete;
 
-  // Starts (or updates) publishing our record.
-  void publish(std::vector<PeerEndpoint> endpoints, std::uint32_t capabilities);
+  // Starts (or updates) publishing our record. InvalidArgument, and what was published stays, when
+  // the publication breaks checkPeerRecord() (e.g. it names us as our own rendezvous).
+  Result<void> publish(PeerPublication publication);
+  // The same with reachability Unknown, no reflexive address and no rendezvous (what the daemon
+  // published before NAT traversal).
+  Result<void> publish(std::vector<PeerEndpoint> endpoints, std::uint32_t capabilities);
   // Removes our record; `done` runs when acknowledged or after `timeout`.
   void withdraw(Duration timeout, std::function<void()> done);
 
