@@ -40,17 +40,17 @@ scenarios="$(cd "$here/../scenarios" && pwd)"
 sipp_bin="$(command -v "${SIPP:-sipp}")"
 work="$(mktemp -d)"
 chmod 755 "$work"
-name="nm$$"
+topo="nm$$"
 cleanup() {
   stop_all
-  topo_down "$name" >/dev/null 2>&1
+  topo_down "$topo" >/dev/null 2>&1
   [ "${KEEP_WORK:-0}" = 1 ] && echo "work directory kept: $work" || rm -rf "$work"
   _guard_finish
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-topo_up "$name" public:r public:pa public:pb nat:n1:prc:ca nat:n2:prc:cb nat:n3:sym:sa \
+topo_up "$topo" public:r public:pa public:pb nat:n1:prc:ca nat:n2:prc:cb nat:n3:sym:sa \
   nat:n4:sym:sb >"$work/topology.txt" || { cat "$work/topology.txt"; exit 1; }
 
 # 5 s of 8 kHz A-law for sipp's rtp_stream (same generator as media_relay_test.sh).
@@ -83,10 +83,10 @@ sites="r pa pb ca cb sa sb"
 ctl() { "$p2psipctl" --control-socket "$work/$1/control.sock" "${@:2}"; }
 start_peer() {
   local site="$1" addr extra=()
-  addr="$(topo_addr "$name" "$site")"
+  addr="$(topo_addr "$topo" "$site")"
   mkdir -p "$work/$site"
   if [ "$site" = r ]; then extra=(--relay); else extra=(--bootstrap 198.18.0.11:4222); fi
-  start_bg "$work/$site.log" topo_exec "$name" "$site" "$p2psipd" --config "$work/peer.toml" \
+  start_bg "$work/$site.log" topo_exec "$topo" "$site" "$p2psipd" --config "$work/peer.toml" \
     --listen udp:127.0.0.1:5060 --domain p2p.test --peer-listen "$addr:5071" --dht-port 4222 \
     --reflector 198.18.0.11:5071 --reflector 198.18.0.12:5071 "${extra[@]}" \
     --data-dir "$work/$site" --control-socket "$work/$site/control.sock" --log-level debug
@@ -136,7 +136,7 @@ sipp_in() {
   local site="$1" out="$2"
   shift 2
   run_no=$((run_no + 1))
-  (cd "$work" && timeout 60 ip netns exec "$(topo_netns "$name" "$site")" "$sipp_bin" "$@" \
+  (cd "$work" && timeout 60 ip netns exec "$(topo_netns "$topo" "$site")" "$sipp_bin" "$@" \
     -i 127.0.0.1 -timeout 40s -timeout_error -nostdin -trace_err -trace_msg \
     -error_file "$work/$run_no-$out.err" -message_file "$work/$run_no-$out.msg" \
     >"$work/$run_no-$out.out" 2>&1)
@@ -155,13 +155,13 @@ for caller in pa ca sa; do
     echo "# call from $caller to $callee"
     run_no=$((run_no + 1))
     start_bg "$work/$run_no-uas-$callee.out" bash -c "cd '$work' && exec timeout 60 ip netns exec \
-      '$(topo_netns "$name" "$callee")' '$sipp_bin' -sf '$scenarios/uas-answer-av-echo.xml' \
+      '$(topo_netns "$topo" "$callee")' '$sipp_bin' -sf '$scenarios/uas-answer-av-echo.xml' \
       -i 127.0.0.1 -p 7200 -mp 41000 -rtp_echo -m 1 -timeout 40s -timeout_error -nostdin"
     uas_pid="$last_pid"
     sleep 0.3
     run_no=$((run_no + 1))
     start_bg "$work/$run_no-uac-$caller-$callee.out" bash -c "cd '$work' && exec timeout 60 ip \
-      netns exec '$(topo_netns "$name" "$caller")' '$sipp_bin' \
+      netns exec '$(topo_netns "$topo" "$caller")' '$sipp_bin' \
       -sf '$scenarios/uac-invite-av-pcap-bye.xml' 127.0.0.1:5060 -i 127.0.0.1 -p 7100 -mp 42000 \
       -s 'user-$callee' -d 4000 -m 1 -timeout 40s -timeout_error -nostdin"
     uac_pid="$last_pid"

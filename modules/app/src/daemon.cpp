@@ -26,6 +26,8 @@
 #include "p2psip/net/tls_context.h"
 #include "p2psip/overlay/peer_directory.h"
 #include "p2psip/proxy/proxy_core.h"
+#include "p2psip/reachability/prober.h"
+#include "p2psip/reachability/reflector.h"
 #include "p2psip/registrar/registrar.h"
 #include "p2psip/sip/aor.h"
 #include "p2psip/transaction/transaction_layer.h"
@@ -96,6 +98,22 @@ media::RelayConfig relayConfigFor(const DaemonConfig& c) {
   r.socketBufferBytes = 256 * 1024;
   if (auto ok = media::validate(r); !ok) throw std::runtime_error(ok.error().detail);
   return r;
+}
+
+anchor::NatClass toAnchorNat(reachability::NatClass nat) {
+  switch (nat) {
+    case reachability::NatClass::Public:
+      return anchor::NatClass::Public;
+    case reachability::NatClass::FullCone:
+      return anchor::NatClass::FullCone;
+    case reachability::NatClass::RestrictedCone:
+      return anchor::NatClass::RestrictedCone;
+    case reachability::NatClass::Symmetric:
+      return anchor::NatClass::Symmetric;
+    case reachability::NatClass::Unknown:
+      break;
+  }
+  return anchor::NatClass::Unknown;
 }
 
 identity::NodeIdentity loadIdentity(const DaemonConfig& c) {
@@ -299,6 +317,17 @@ class Daemon::Impl {
                                                       std::to_string(config_.dhtPort) + ": " +
                                                       r.error().detail);
     }
+    // Our STUN reflector answers other peers on the peer-link port (UDP); a peer that cannot bind
+    // it (another on the same address) still works, it only does not help others measure.
+    reachability::ReflectorConfig reflectorConfig;
+    reflectorConfig.primary = *config_.peerListen;
+    reflector_ = std::make_unique<reachability::Reflector>(loop_, timers_, metrics_,
+                                                           reflectorConfig, Logger(log_));
+    if (auto r = reflector_->start(); !r) {
+      log_->warn("no STUN reflector for other peers: {}", r.error().detail);
+      reflector_.reset();
+    }
+    timers_.schedule(std::chrono::milliseconds(500), [this] { probeReachability(); });
     directory_->publish({overlay::PeerEndpoint{overlay::LinkTransport::Tls, *config_.peerListen}},
                         config_.offerRelay ? overlay::kCapabilityRelay : 0u);
     log_->info("node {} in overlay '{}': DHT on UDP {}, peer links on tls:{}, {}",
@@ -433,6 +462,15 @@ class Daemon::Impl {
       out << "\npeer_listen: tls:" << config_.peerListen->toString() << "\n";
       out << "dht_nodes: " << dhtStats.nodes << "\ndht_stored_values: " << dhtStats.storedValues
           << "\ndht_listens: " << dhtStats.listens << "\n";
+      out << "nat: "
+          << (reachability_ ? anchor::toString(toAnchorNat(reachability_->natClass))
+                            : std::string_view("unmeasured"))
+          << "\n";
+      if (reachability_ && !reachability_->observed.empty()) {
+        out << "reflexive: " << reachability_->observed.front().toString() << "\n";
+      }
+      out << "reflector: " << (reflector_ ? reflector_->primaryEndpoint().toString() : "none")
+          << "\n";
       out << "peer_record_published: " << (dir.published ? "yes" : "no")
           << "\npeer_record_sequence: " << dir.sequence << "\n";
       out << "user_records: " << publisher_->size() << "\n";
@@ -472,6 +510,38 @@ class Daemon::Impl {
   }
 
  private:
+  // Measures our NAT against other peers' reflectors (modules/reachability) and tells the media
+  // anchor; again every 10 minutes (NAT mappings and addresses change), and soon after a failure.
+  void probeReachability() {
+    if (config_.reflectors.empty() || gate_.draining()) return;
+    reachability::ProberConfig probe;
+    probe.local = net::Endpoint{config_.peerListen->address, 0};
+    for (const auto& r : config_.reflectors) {
+      auto e = net::Endpoint::parse(r);
+      if (e && *e != *config_.peerListen && e->address.is_v4() == probe.local.address.is_v4()) {
+        probe.reflectors.push_back(*e);
+      }
+    }
+    if (probe.reflectors.empty()) return;
+    prober_ = std::make_unique<reachability::Prober>(loop_, timers_, metrics_, probe, Logger(log_));
+    auto started = prober_->start([this](const reachability::Reachability& result) {
+      reachability_ = result;
+      const bool known = result.natClass != reachability::NatClass::Unknown;
+      log_->info("reachability: {}{}{}", anchor::toString(toAnchorNat(result.natClass)),
+                 result.observed.empty() ? std::string()
+                                         : ", seen as " + result.observed.front().toString(),
+                 result.notes.empty() ? std::string() : " (" + result.notes.front() + ")");
+      if (anchor_) {
+        std::optional<asio::ip::address> reflexive;
+        if (result.natted && !result.observed.empty()) reflexive = result.observed.front().address;
+        anchor_->setReachability(toAnchorNat(result.natClass), reflexive);
+      }
+      timers_.schedule(known ? std::chrono::minutes(10) : std::chrono::seconds(5),
+                       [this] { probeReachability(); });
+    });
+    if (!started) log_->warn("cannot measure reachability: {}", started.error().detail);
+  }
+
   // One line per relay stream with its counters (RFC 3550 A.3 loss, A.8 jitter), by call.
   void describeStreams(std::ostream& out) const {
     if (!relay_) {
@@ -552,6 +622,9 @@ class Daemon::Impl {
   std::unique_ptr<anchor::RelayControlClient> relayClient_;
   std::unique_ptr<PeerFrameDispatch> frames_;
   std::unique_ptr<anchor::MediaAnchor> anchor_;  // null with --media direct
+  std::unique_ptr<reachability::Reflector> reflector_;
+  std::unique_ptr<reachability::Prober> prober_;
+  std::optional<reachability::Reachability> reachability_;  // the last measurement
   std::unique_ptr<proxy::ProxyCore> proxy_;
   std::unique_ptr<ControlServer> control_;
   asio::signal_set signals_;

@@ -133,6 +133,17 @@ Result<void> finalize(DaemonConfig& c) {
                          "' must be an IP address and port (names are not resolved)");
     }
   }
+  if (c.reflectors.empty()) {
+    for (const auto& b : c.bootstrap) {
+      c.reflectors.push_back(net::Endpoint{net::Endpoint::parse(b)->address, 5071}.toString());
+    }
+  }
+  for (const auto& r : c.reflectors) {
+    auto e = net::Endpoint::parse(r);
+    if (!e || e->port == 0) {
+      return configError("reflector '" + r + "' must be an IP address and port");
+    }
+  }
   if (c.identityKeyType != "ed25519" && c.identityKeyType != "ecdsa-p256" &&
       c.identityKeyType != "rsa-2048" && c.identityKeyType != "rsa-4096") {
     return configError("identity key type '" + c.identityKeyType +
@@ -309,6 +320,7 @@ Result<void> applyConfigFile(const std::string& path, DaemonConfig& c) {
   c.dhtPort = static_cast<std::uint16_t>(dhtPort);
   P2PSIP_TRY(readString(overlay, "dht_bind", c.dhtBind, "overlay"));
   P2PSIP_TRY(readStrings(overlay, "bootstrap", c.bootstrap, "overlay"));
+  P2PSIP_TRY(readStrings(overlay, "reflectors", c.reflectors, "overlay"));
   P2PSIP_TRY(readString(overlay, "network", c.overlayNetwork, "overlay"));
   std::string peerListen;
   P2PSIP_TRY(readString(overlay, "peer_listen", peerListen, "overlay"));
@@ -351,6 +363,7 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   std::string dataDir, controlSocket, logLevel;
   std::optional<std::uint16_t> dhtPort;
   std::vector<std::string> bootstrap;
+  std::vector<std::string> reflectors;
   std::string peerListen;
   std::string relayPorts, mediaMode;
   bool offerRelay = false;
@@ -364,6 +377,9 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   cli.add_option("--dht-port", dhtPort, "UDP port of the overlay's DHT node (default 4222)");
   cli.add_option("--bootstrap", bootstrap,
                  "ADDR:PORT of a DHT node already in the overlay; repeatable; none = new overlay");
+  cli.add_option("--reflector", reflectors,
+                 "ADDR:PORT of another peer's STUN reflector (UDP), to learn our NAT; repeatable "
+                 "(default: the bootstrap addresses at port 5071)");
   cli.add_option("--peer-listen", peerListen,
                  "ADDR:PORT for TLS peer links (default: first listen address, port 5071)");
   cli.add_option(
@@ -417,6 +433,7 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   if (!logLevel.empty()) out.config.logLevel = logLevel;
   if (dhtPort) out.config.dhtPort = *dhtPort;
   if (!bootstrap.empty()) out.config.bootstrap = bootstrap;
+  if (!reflectors.empty()) out.config.reflectors = reflectors;
   if (!peerListen.empty()) {
     auto e = net::Endpoint::parse(peerListen);
     if (!e) {

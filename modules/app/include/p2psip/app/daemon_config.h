@@ -65,6 +65,9 @@ struct DaemonConfig {
   std::string identityKeyType = "ed25519";  // for a new identity: ed25519, ecdsa-p256, rsa-2048
   std::chrono::seconds userRecordLifetime{600};  // DHT lifetime of user and peer records
   std::chrono::seconds peerConnectTimeout{4};    // a peer that does not answer: next record / 480
+  // STUN reflectors of other peers ("ADDR:PORT", UDP) that tell us our NAT class; default: each
+  // bootstrap address at the default peer-link port. Ours answers on the peer-link port (UDP).
+  std::vector<std::string> reflectors;
 
   // media (issue 5): the RTP relay (the seed's "RTP port") and how calls use it
   std::string mediaMode = "relay";  // relay: calls' media goes through our relay; direct: untouched
