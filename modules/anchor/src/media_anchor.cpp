@@ -494,6 +494,8 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
         config.latch = media::LatchPolicy::SameAddress;
         config.latchAddress = end.latchHint;
         config.clockRate = line.clockRate;
+        // Towards a far relay: keepalives open our NAT for it and let it latch on us first.
+        config.keepAlive = end.peer;
         return config;
       };
       auto allocated = relay_.allocate(leg(Side::A), leg(Side::B));

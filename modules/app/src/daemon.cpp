@@ -25,6 +25,7 @@
 #include "p2psip/net/event_loop.h"
 #include "p2psip/net/tls_context.h"
 #include "p2psip/overlay/peer_directory.h"
+#include "p2psip/overlay/relay_directory.h"
 #include "p2psip/proxy/proxy_core.h"
 #include "p2psip/reachability/prober.h"
 #include "p2psip/reachability/reflector.h"
@@ -34,6 +35,7 @@
 #include "p2psip/transport/transport_layer.h"
 #include "peer_directory_resolver.h"
 #include "peer_frame_dispatch.h"
+#include "relay_directory_picker.h"
 #include "transaction_user_gate.h"
 
 namespace p2psip::app {
@@ -98,6 +100,22 @@ media::RelayConfig relayConfigFor(const DaemonConfig& c) {
   r.socketBufferBytes = 256 * 1024;
   if (auto ok = media::validate(r); !ok) throw std::runtime_error(ok.error().detail);
   return r;
+}
+
+overlay::Reachability toOverlayReachability(reachability::NatClass nat) {
+  switch (nat) {
+    case reachability::NatClass::Public:
+      return overlay::Reachability::Public;
+    case reachability::NatClass::FullCone:
+      return overlay::Reachability::FullCone;
+    case reachability::NatClass::RestrictedCone:
+      return overlay::Reachability::RestrictedCone;
+    case reachability::NatClass::Symmetric:
+      return overlay::Reachability::Symmetric;
+    case reachability::NatClass::Unknown:
+      break;
+  }
+  return overlay::Reachability::Unknown;
 }
 
 anchor::NatClass toAnchorNat(reachability::NatClass nat) {
@@ -169,6 +187,9 @@ class Daemon::Impl {
     transportConfig.connectTimeout = config_.peerConnectTimeout;
     transportConfig.sentBy.push_back(config_.peerListen->toString());
     transportConfig.peerLinkSource = config_.peerListen->address;
+    // RFC 5626 §4.4.1 CRLF pings on the links we open: a peer behind a NAT keeps its rendezvous
+    // link (and the NAT binding under it) alive with them; 25 s stays under common NAT timeouts.
+    transportConfig.keepAlive.pingInterval = std::chrono::seconds(25);
     transportConfig.maxConnections = config_.maxConnections;
     for (const auto& l : config_.listen) transportConfig.sentBy.push_back(l.endpoint.toString());
     if (auto r = transport::validate(transportConfig); !r)
@@ -218,6 +239,10 @@ class Daemon::Impl {
     directory_ = std::make_unique<overlay::PeerDirectory>(
         directoryConfig, *dht_, identity_, timers_, &systemWallClock, metrics_, Logger(log_));
     resolver_ = std::make_unique<PeerDirectoryResolver>(*directory_);
+    relays_ = std::make_unique<overlay::RelayDirectory>(overlay::RelayDirectoryConfig{}, *dht_,
+                                                        identity_, timers_, &systemWallClock,
+                                                        metrics_, Logger(log_));
+    picker_ = std::make_unique<RelayDirectoryPicker>(*relays_, identity_.nodeId());
     location_ = std::make_unique<location::OverlayLocationService>(
         location::OverlayLocationConfig{}, *bindings_,
         [this](std::string_view aor) { return registrar_->isKnownUser(aor); }, *dht_, *resolver_,
@@ -257,6 +282,14 @@ class Daemon::Impl {
     frames_ = std::make_unique<PeerFrameDispatch>(*transport_, *directory_, relayService_.get(),
                                                   *relayClient_, metrics_, Logger(log_));
     transport_->setPeerFrameHandler(*frames_);
+    frames_->onLinkClosed([this](const std::string& peer) {
+      if (rendezvous_ && rendezvous_->node == peer) {
+        log_->info("the link to our rendezvous {} closed; finding one again", peer.substr(0, 8));
+        rendezvous_.reset();
+        publishPeerRecord();
+        timers_.schedule(std::chrono::seconds(1), [this] { ensureRendezvous(); });
+      }
+    });
     if (config_.mediaMode == "relay") {
       anchor::AnchorConfig anchorConfig;
       anchorConfig.phoneAddress = addressOf(config_.mediaPhoneAddress);
@@ -264,7 +297,7 @@ class Daemon::Impl {
       anchorConfig.relayAddresses = relayConfigFor(config_).addresses;
       anchorConfig.maxSessions = config_.maxMediaStreams;
       anchor_ = std::make_unique<anchor::MediaAnchor>(*relay_, anchorConfig, metrics_, Logger(log_),
-                                                      relayClient_.get(), nullptr);
+                                                      relayClient_.get(), picker_.get());
     }
     if (relay_) {
       relay_->onTimeout([this](media::StreamId id) {
@@ -357,6 +390,7 @@ class Daemon::Impl {
         std::min<Duration>(config_.shutdownGrace, std::chrono::seconds(3));
     publisher_->withdrawAll(withdrawBound, [this] { usersWithdrawn_ = true; });
     directory_->withdraw(withdrawBound, [this] { peerWithdrawn_ = true; });
+    if (relays_->stats().offering) relays_->withdraw(withdrawBound, [] {});
     checkShutdown();
   }
 
@@ -469,6 +503,8 @@ class Daemon::Impl {
       if (reachability_ && !reachability_->observed.empty()) {
         out << "reflexive: " << reachability_->observed.front().toString() << "\n";
       }
+      out << "rendezvous: " << (rendezvous_ ? rendezvous_->node.substr(0, 16) : "none") << "\n";
+      out << "relay_offered: " << (relays_->stats().offering ? "yes" : "no") << "\n";
       out << "reflector: " << (reflector_ ? reflector_->primaryEndpoint().toString() : "none")
           << "\n";
       out << "peer_record_published: " << (dir.published ? "yes" : "no")
@@ -531,15 +567,116 @@ class Daemon::Impl {
                  result.observed.empty() ? std::string()
                                          : ", seen as " + result.observed.front().toString(),
                  result.notes.empty() ? std::string() : " (" + result.notes.front() + ")");
-      if (anchor_) {
-        std::optional<asio::ip::address> reflexive;
-        if (result.natted && !result.observed.empty()) reflexive = result.observed.front().address;
-        anchor_->setReachability(toAnchorNat(result.natClass), reflexive);
-      }
+      onReachability(result);
       timers_.schedule(known ? std::chrono::minutes(10) : std::chrono::seconds(5),
                        [this] { probeReachability(); });
     });
     if (!started) log_->warn("cannot measure reachability: {}", started.error().detail);
+  }
+
+  void onReachability(const reachability::Reachability& result) {
+    std::optional<asio::ip::address> reflexive;
+    if (result.natted && !result.observed.empty()) reflexive = result.observed.front().address;
+    if (anchor_) anchor_->setReachability(toAnchorNat(result.natClass), reflexive);
+    natted_ = result.natted && result.natClass != reachability::NatClass::Unknown;
+    // A relay behind a NAT is no use to others: only a measured public peer offers relaying.
+    if (relayService_ && result.natClass == reachability::NatClass::Public &&
+        !relays_->stats().offering) {
+      auto offered = relays_->publish(overlay::RelayOffer{
+          *config_.peerListen, addressOf(config_.mediaOverlayAddress), relayCapacity()});
+      if (!offered) log_->warn("cannot offer relaying: {}", offered.error().detail);
+      scheduleCapacityUpdates();
+    }
+    if (natted_) {
+      ensureRendezvous();
+    } else if (rendezvous_) {
+      rendezvous_.reset();
+    }
+    publishPeerRecord();
+  }
+
+  std::uint32_t relayCapacity() const {
+    if (!relayService_) return 0;
+    const std::size_t limit = std::max<std::size_t>(1, config_.maxMediaStreams / 2);
+    const std::size_t used = relayService_->totalStreams();
+    return static_cast<std::uint32_t>(used >= limit ? 0 : limit - used);
+  }
+
+  void scheduleCapacityUpdates() {
+    timers_.schedule(std::chrono::seconds(10), [this] {
+      if (gate_.draining()) return;
+      relays_->updateCapacity(relayCapacity());
+      scheduleCapacityUpdates();
+    });
+  }
+
+  void publishPeerRecord() {
+    overlay::PeerPublication p;
+    p.endpoints = {overlay::PeerEndpoint{overlay::LinkTransport::Tls, *config_.peerListen}};
+    p.capabilities = config_.offerRelay ? overlay::kCapabilityRelay : 0u;
+    if (reachability_) {
+      p.reachability = toOverlayReachability(reachability_->natClass);
+      if (reachability_->natted && !reachability_->observed.empty()) {
+        p.reflexiveAddress = reachability_->observed.front().address;
+      }
+    }
+    if (rendezvous_) {
+      if (auto node = identity::NodeId::fromHex(rendezvous_->node)) p.rendezvous = *node;
+    }
+    if (auto r = directory_->publish(std::move(p)); !r) {
+      log_->warn("cannot publish our peer record: {}", r.error().detail);
+    }
+  }
+
+  // A peer that cannot take inbound links (behind a NAT) keeps one open to a relay peer (public
+  // by construction) and publishes it as its rendezvous: callers route through it, and it
+  // forwards over our link (RFC 5626's idea, between peers).
+  void ensureRendezvous() {
+    if (!natted_ || rendezvous_ || findingRendezvous_ || gate_.draining()) return;
+    findingRendezvous_ = true;
+    relays_->findRelays(
+        1, identity_.nodeId(), [this](Result<std::vector<overlay::RelayRecord>> found) {
+          findingRendezvous_ = false;
+          if (!found || found->empty()) {
+            log_->info("no rendezvous peer yet ({}); trying again",
+                       found ? "no relay record" : found.error().detail);
+            timers_.schedule(std::chrono::seconds(3), [this] { ensureRendezvous(); });
+            return;
+          }
+          const auto& r = found->front();
+          rendezvous_ = anchor::RelayPeer{r.node.toHex(), r.peerLink, r.mediaAddress};
+          openRendezvousLink();
+          publishPeerRecord();
+        });
+  }
+
+  void openRendezvousLink() {
+    if (!rendezvous_) return;
+    // Any request opens the link; an OPTIONS to the peer itself is answered there (§11.2) and its
+    // 200 is dropped here as a stray. The pings keep the link up from then on.
+    const std::string id = std::to_string(++rendezvousProbes_);
+    const std::string host = net::addressToString(rendezvous_->link.address);
+    std::string text = "OPTIONS sip:" + rendezvous_->link.toString() +
+                       ";transport=tls SIP/2.0\r\nVia: SIP/2.0/TLS " +
+                       config_.peerListen->toString() + ";branch=z9hG4bK-rendezvous-" + id +
+                       "\r\nMax-Forwards: 70\r\nFrom: <sip:" + identity_.nodeId().toHex() + "@" +
+                       config_.peerListen->toString() + ">;tag=rdv" + id + "\r\nTo: <sip:" + host +
+                       ">\r\nCall-ID: rendezvous-" + id + "-" +
+                       identity_.nodeId().toHex().substr(0, 16) + "\r\nCSeq: 1 OPTIONS\r\n" +
+                       "Content-Length: 0\r\n\r\n";
+    auto message = sip::parseOwnText(std::move(text));
+    if (!message) return;
+    transport::Target to;
+    to.protocol = transport::Protocol::Tls;
+    to.endpoint = rendezvous_->link;
+    to.peerIdentity = rendezvous_->node;
+    if (auto sent = transport_->send(*message, to); !sent) {
+      log_->info("cannot open the link to rendezvous {}: {}", rendezvous_->node.substr(0, 8),
+                 sent.error().detail);
+    } else {
+      log_->info("reachable through rendezvous peer {} at {}", rendezvous_->node.substr(0, 8),
+                 rendezvous_->link.toString());
+    }
   }
 
   // One line per relay stream with its counters (RFC 3550 A.3 loss, A.8 jitter), by call.
@@ -613,6 +750,8 @@ class Daemon::Impl {
   std::unique_ptr<dht::OpenDhtLookupService> dht_;
   std::unique_ptr<overlay::PeerDirectory> directory_;
   std::unique_ptr<PeerDirectoryResolver> resolver_;
+  std::unique_ptr<overlay::RelayDirectory> relays_;
+  std::unique_ptr<RelayDirectoryPicker> picker_;
   std::unique_ptr<location::OverlayLocationService> location_;
   std::unique_ptr<identity::ThreadedRecordSigner> signer_;
   std::unique_ptr<location::UserRecordPublisher> publisher_;
@@ -625,6 +764,10 @@ class Daemon::Impl {
   std::unique_ptr<reachability::Reflector> reflector_;
   std::unique_ptr<reachability::Prober> prober_;
   std::optional<reachability::Reachability> reachability_;  // the last measurement
+  bool natted_ = false;                          // measured behind a NAT: needs a rendezvous
+  std::optional<anchor::RelayPeer> rendezvous_;  // the peer that takes our inbound signalling
+  bool findingRendezvous_ = false;
+  std::uint64_t rendezvousProbes_ = 0;
   std::unique_ptr<proxy::ProxyCore> proxy_;
   std::unique_ptr<ControlServer> control_;
   asio::signal_set signals_;

@@ -94,7 +94,13 @@ class PeerFrameDispatch final : public transport::PeerFrameHandler {
     });
   }
 
+  // Also told when a peer link closes (the rendezvous link must be reopened).
+  void onLinkClosed(std::function<void(const std::string&)> observer) {
+    linkClosed_ = std::move(observer);
+  }
+
   void onPeerLinkClosed(const std::string& peer) override {
+    if (linkClosed_) linkClosed_(peer);
     if (service_ == nullptr) return;
     if (auto released = service_->releaseAll(peer); released > 0) {
       logger_.info("peer {} left: released the {} relay streams it held", peer.substr(0, 8),
@@ -159,6 +165,7 @@ class PeerFrameDispatch final : public transport::PeerFrameHandler {
   Counter& unreadable_;
   std::unordered_set<std::string> verified_;
   std::unordered_map<std::string, std::deque<std::pair<transport::Flow, std::string>>> waiting_;
+  std::function<void(const std::string&)> linkClosed_;
   std::shared_ptr<PeerFrameDispatch*> alive_ = std::make_shared<PeerFrameDispatch*>(this);
 };
 

@@ -211,6 +211,8 @@ Result<AllocatedStream> RelayEngine::Impl::allocate(const LegConfig& a, const Le
   auto stream = std::make_unique<RelayStream>(
       id, RelayLeg(std::move(*leaseA), latchSettings(a), a.clockRate),
       RelayLeg(std::move(*leaseB), latchSettings(b), b.clockRate), *counters, Clock::now());
+  stream->leg(Side::A).keepAlive = a.keepAlive;
+  stream->leg(Side::B).keepAlive = b.keepAlive;
 
   StreamRecord record;
   record.worker = nextWorker_++ % workers_.size();

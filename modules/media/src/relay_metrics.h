@@ -15,6 +15,8 @@ struct RelayMetrics {
         packetsMalformed(registry.counter("p2psip_media_packets_malformed_total")),
         packetsRefused(registry.counter("p2psip_media_packets_refused_total")),
         latches(registry.counter("p2psip_media_latches_total")),
+        keepalivesSent(registry.counter("p2psip_media_keepalives_sent_total")),
+        keepalivesReceived(registry.counter("p2psip_media_keepalives_received_total")),
         streamsAllocated(registry.counter("p2psip_media_streams_allocated_total")),
         streamsTimedOut(registry.counter("p2psip_media_streams_timed_out_total")),
         streamsActive(registry.gauge("p2psip_media_streams_active")) {}
@@ -25,6 +27,8 @@ struct RelayMetrics {
   Counter& packetsMalformed;
   Counter& packetsRefused;  // from a source the latch does not accept
   Counter& latches;
+  Counter& keepalivesSent;      // RTP keepalives towards far relays (LegConfig::keepAlive)
+  Counter& keepalivesReceived;  // payload-less RTP: latched onto, never forwarded
   Counter& streamsAllocated;
   Counter& streamsTimedOut;
   Gauge& streamsActive;

@@ -52,6 +52,9 @@ struct RelayLeg {
   std::array<RelaySocket, 2> sockets{};
   ReceptionStatistics reception;
   std::uint64_t remoteGeneration = 0;  // bumped by setRemote(); tags latch reports
+  bool keepAlive = false;              // LegConfig::keepAlive
+  bool heard = false;                  // something was accepted on this leg: keepalives stop
+  std::uint16_t keepAliveSequence = 0;
 };
 
 class RelayStream {

@@ -173,6 +173,35 @@ void RelayWorker::apply(AddStream& command) {
     return;
   }
   streams_.emplace(stream.id().value, std::move(command.stream));
+  keepAlive(stream, Side::A);
+  keepAlive(stream, Side::B);
+}
+
+void RelayWorker::keepAlive(RelayStream& stream, Side side) {
+  RelayLeg& leg = stream.leg(side);
+  if (!leg.keepAlive || leg.heard) return;
+  const SocketAddress* destination = leg.latch(Channel::Rtp).destination();
+  if (destination == nullptr) return;
+  // RFC 6263 §4.6: V=2, a payload type the far relay never forwards (it has no payload), and our
+  // leg's port as SSRC so that each leg's keepalives are told apart in a capture.
+  const std::uint16_t seq = leg.keepAliveSequence++;
+  const std::uint32_t ssrc = 0x6b610000u | leg.ports.rtpEndpoint().port;
+  const std::uint8_t packet[12] = {0x80,
+                                   0x7f,
+                                   static_cast<std::uint8_t>(seq >> 8),
+                                   static_cast<std::uint8_t>(seq),
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   static_cast<std::uint8_t>(ssrc >> 24),
+                                   static_cast<std::uint8_t>(ssrc >> 16),
+                                   static_cast<std::uint8_t>(ssrc >> 8),
+                                   static_cast<std::uint8_t>(ssrc)};
+  if (::sendto(leg.socket(Channel::Rtp).fd, packet, sizeof packet, MSG_DONTWAIT,
+               destination->data(), destination->length) == sizeof packet) {
+    metrics_.keepalivesSent.inc();
+  }
 }
 
 void RelayWorker::apply(SetRemote& command) {
@@ -183,6 +212,8 @@ void RelayWorker::apply(SetRemote& command) {
   leg.latch(Channel::Rtp).setRemote(command.remote);
   leg.latch(Channel::Rtcp)
       .setRemote(command.remote.withPort(static_cast<std::uint16_t>(command.remote.port() + 1)));
+  leg.heard = false;  // a new remote: open the way to it again
+  keepAlive(*it->second, command.side);
 }
 
 void RelayWorker::apply(RemoveStream& command) {
@@ -225,6 +256,8 @@ void RelayWorker::sweep(TimePoint now) {
   for (auto it = streams_.begin(); it != streams_.end();) {
     RelayStream& stream = *it->second;
     if (now - stream.lastActivity() < inactivityTimeout_) {
+      keepAlive(stream, Side::A);
+      keepAlive(stream, Side::B);
       ++it;
       continue;
     }
@@ -291,6 +324,13 @@ void RelayWorker::relay(RelaySocket& socket) {
         break;
       case Latch::Verdict::Accept:
         break;
+    }
+    in.heard = true;
+    if (packet->kind == PacketKind::Rtp && message.msg_len == 12) {
+      // An RTP keepalive (RFC 6263 §4.6): it may latch the leg, and that is all it is for. It
+      // neither reaches the phone nor keeps the stream alive.
+      ++tally.keepalives;
+      continue;
     }
     ++tally.accepted;
     if (packet->kind == PacketKind::Rtp) {
@@ -380,6 +420,7 @@ void RelayWorker::publish(RelayStream& stream, Side side, const BatchTally& tall
     stream.touch(now);
     counters.lastActivity.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   }
+  if (tally.keepalives > 0) metrics_.keepalivesReceived.inc(tally.keepalives);
   const std::uint64_t forwarded = tally.rtpPackets + tally.rtcpPackets;
   if (forwarded > 0) {
     metrics_.packetsForwarded.inc(forwarded);

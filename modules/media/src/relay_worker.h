@@ -85,6 +85,7 @@ class RelayWorker {
     std::uint64_t malformed = 0;
     std::uint64_t refused = 0;
     std::uint64_t unsent = 0;  // no destination yet, or the send failed
+    std::uint64_t keepalives = 0;
     bool rtpSeen = false;
   };
 
@@ -93,6 +94,8 @@ class RelayWorker {
   void apply(AddStream& command);
   void apply(SetRemote& command);
   void apply(RemoveStream& command);
+  // Sends one RTP keepalive on `side`'s RTP socket if that leg wants them and knows its remote.
+  void keepAlive(RelayStream& stream, Side side);
   void relay(RelaySocket& socket);
   void send(int fd, std::size_t queued, BatchTally& tally);
   static int sendOne(int fd, const msghdr& message);

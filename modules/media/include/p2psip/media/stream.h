@@ -50,6 +50,11 @@ struct LegConfig {
   std::optional<asio::ip::address> latchAddress{};
   // RTP clock rate of what this side's phone sends (SDP a=rtpmap; 8000 for G.711), for jitter.
   std::uint32_t clockRate = 8000;
+  // Towards another peer's relay behind a NAT that waits for us: send RTP keepalives (RFC 6263
+  // §4.6, an RTP header with no payload) to `remote` about once a second until this leg hears
+  // anything. They open our own NAT's mapping and filter towards the far relay, and let it latch
+  // onto us before any phone speaks. Relays never forward them.
+  bool keepAlive = false;
 };
 
 // What allocate() returns: the RTP endpoints to write into each side's SDP (RTCP is port + 1).
