@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 cmake --preset fuzz >/dev/null
 # Each entry is <target>:<seed corpus directory under fuzz/corpus>.
-targets="sip_parse_fuzz:sip sdp_parse_fuzz:sdp identity_envelope_fuzz:identity_envelope overlay_record_fuzz:overlay_record relay_control_fuzz:relay_control"
-cmake --build --preset fuzz --target sip_parse_fuzz sdp_parse_fuzz identity_envelope_fuzz overlay_record_fuzz relay_control_fuzz
+targets="sip_parse_fuzz:sip sdp_parse_fuzz:sdp identity_envelope_fuzz:identity_envelope overlay_record_fuzz:overlay_record relay_control_fuzz:relay_control stun_fuzz:stun"
+cmake --build --preset fuzz --target sip_parse_fuzz sdp_parse_fuzz identity_envelope_fuzz overlay_record_fuzz relay_control_fuzz stun_fuzz
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 for entry in $targets; do

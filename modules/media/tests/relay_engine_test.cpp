@@ -570,5 +570,51 @@ TEST_F(RelayEngineTest, PostedReportsOutliveTheEngineHarmlessly) {
   EXPECT_TRUE(timedOut.empty());
 }
 
+TEST_F(RelayEngineTest, AKeepAliveLegOpensTheWayToAFarRelayUntilItHearsIt) {
+  config.inactivityTimeout = 3s;  // sweeps (and keepalives) every 750 ms
+  startEngine(22500);
+  Phone phoneA("127.0.0.1");
+  Phone farRelay("127.0.0.2");
+  LegConfig towardsFar = legB(farRelay.endpoint());
+  towardsFar.keepAlive = true;
+  const auto s = allocate(legA(phoneA.endpoint()), towardsFar);
+  // RFC 6263 §4.6: payload-less RTP at the far relay, before any phone has spoken.
+  auto first = farRelay.receive(1000ms);
+  ASSERT_TRUE(first) << "no keepalive arrived";
+  EXPECT_EQ(first->bytes.size(), 12u);
+  EXPECT_EQ(first->bytes[0], 0x80);
+  EXPECT_EQ(first->source, s.legB);
+  EXPECT_TRUE(farRelay.receive(1000ms)) << "keepalives repeat while the far side is silent";
+
+  // The far relay's own keepalive latches our leg but reaches no phone.
+  farRelay.send(s.legB, std::vector<std::uint8_t>(first->bytes));
+  EXPECT_TRUE(
+      signalling.drainUntil([&] { return engine->stats(s.id) && engine->stats(s.id)->b.latched; }));
+  EXPECT_FALSE(phoneA.receive(200ms)) << "a keepalive is never forwarded";
+  EXPECT_EQ(metrics.counter("p2psip_media_keepalives_received_total").value(), 1u);
+  // Heard: the keepalives stop, and real media flows both ways.
+  farRelay.drain(300ms);
+  EXPECT_FALSE(farRelay.receive(900ms)) << "keepalives go on after the far relay was heard";
+  expectRelayed(phoneA, s.legA, farRelay, s.legB, 1, kSsrcA);
+  expectRelayed(farRelay, s.legB, phoneA, s.legA, 1, kSsrcB);
+}
+
+TEST_F(RelayEngineTest, KeepalivesAloneDoNotKeepAStreamAlive) {
+  config.inactivityTimeout = 200ms;
+  startEngine(22520);
+  Phone farRelay("127.0.0.2");
+  LegConfig towardsFar = legB(farRelay.endpoint());
+  towardsFar.keepAlive = true;
+  const auto s = allocate(legA(), towardsFar);
+  const std::vector<std::uint8_t> keepalive{0x80, 0x7f, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9};
+  for (int i = 0; i < 10 && timedOut.empty(); ++i) {
+    farRelay.send(s.legB, keepalive);
+    std::this_thread::sleep_for(60ms);
+    signalling.drain();
+  }
+  EXPECT_TRUE(signalling.drainUntil([&] { return !timedOut.empty(); }));
+  EXPECT_EQ(timedOut.front(), s.id);
+}
+
 }  // namespace
 }  // namespace p2psip::media
