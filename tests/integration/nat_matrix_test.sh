@@ -131,6 +131,12 @@ for site in $sites; do
     bash -c "for i in \$(seq 150); do [ \"\$('$p2psipctl' --control-socket '$work/$site/control.sock' overlay | sed -n 's/^nat: //p')\" = ${expected_nat[$site]} ] && exit 0; sleep 0.2; done; exit 1"
 done
 
+# A peer behind a NAT is reachable once it holds a link to a relay peer and published it.
+for site in ca cb sa sb; do
+  check "peer $site is reachable through a rendezvous peer" \
+    bash -c "for i in \$(seq 300); do '$p2psipctl' --control-socket '$work/$site/control.sock' overlay | grep -q '^rendezvous: [0-9a-f]' && exit 0; sleep 0.1; done; exit 1"
+done
+
 run_no=0
 sipp_in() {
   local site="$1" out="$2"

@@ -83,6 +83,7 @@ class OverlayLocationService::Impl {
     timers_.cancel(sweepTimer_);
     for (auto& [aor, e] : entries_) {
       timers_.cancel(e.timeout);
+      timers_.cancel(e.retry);
       if (e.listen != 0) dht_.cancelListen(e.listen);
     }
   }
@@ -152,6 +153,8 @@ class OverlayLocationService::Impl {
     dht::ListenToken listen = 0;
     TimerId timeout = kNoTimer;
     std::uint64_t generation = 0;
+    bool secondChance = false;  // the empty get is being asked again (missRetry)
+    TimerId retry = kNoTimer;
     std::vector<LookupCallback> waiters;
     std::list<std::string>::iterator lru;
   };
@@ -191,6 +194,7 @@ class OverlayLocationService::Impl {
   void erase(std::unordered_map<std::string, Entry>::iterator it) {
     Entry& e = it->second;
     timers_.cancel(e.timeout);
+    timers_.cancel(e.retry);
     if (e.listen != 0) dht_.cancelListen(e.listen);
     lru_.erase(e.lru);
     entries_.erase(it);
@@ -301,6 +305,21 @@ class OverlayLocationService::Impl {
       if (auto r = e.records.find(v.id); r != e.records.end()) kept.emplace(v.id, r->second);
     }
     e.records = std::move(kept);
+    if (e.records.empty() && !e.secondChance && !waiters.empty() &&
+        config_.missRetry > Duration::zero()) {
+      e.secondChance = true;
+      e.waiters = std::move(waiters);
+      e.getInFlight = true;  // concurrent lookups wait for the second answer
+      const std::string aor = e.aor;
+      e.retry = timers_.schedule(config_.missRetry, [this, aor] {
+        auto found = entries_.find(aor);
+        if (found == entries_.end()) return;
+        found->second.retry = kNoTimer;
+        startGet(found->second);
+      });
+      return;
+    }
+    e.secondChance = false;
     e.loaded = true;
     e.loadedAt = timers_.now();
     for (auto& w : waiters) answer(e, std::move(w));

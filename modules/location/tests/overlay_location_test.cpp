@@ -72,6 +72,11 @@ class OverlayLocation : public ::testing::Test {
     std::optional<Result<LookupResult>> answer;
     peer.location.lookup(aor, scope, [&](Result<LookupResult> r) { answer = std::move(r); });
     settle();
+    if (!answer) {
+      // A miss is asked once more after OverlayLocationConfig::missRetry.
+      timers.advance(OverlayLocationConfig{}.missRetry);
+      settle();
+    }
     if (!answer) return makeError(ErrorCode::Timeout, "no answer");
     return std::move(*answer);
   }
@@ -261,6 +266,23 @@ TEST_F(OverlayLocation, GracefulShutdownWithdrawsEveryRecord) {
   EXPECT_TRUE(done);
   EXPECT_TRUE(lookupAt(alice, kBob)->bindings.empty());
   EXPECT_TRUE(lookupAt(alice, "sip:dave@p2p.test")->bindings.empty());
+}
+
+TEST_F(OverlayLocation, AMissIsAskedOnceMoreBeforeTheAnswerIsNotFound) {
+  std::optional<Result<LookupResult>> answer;
+  alice.location.lookup(kBob, LookupScope::Everywhere,
+                        [&](Result<LookupResult> r) { answer = std::move(r); });
+  settle();
+  EXPECT_FALSE(answer) << "an empty get is not the answer yet";
+  // Bob's record lands meanwhile (in a NATed overlay: on nodes the first search had not reached).
+  bob.registerUser(kBob, "sip:bob@127.0.0.1:6002", in(std::chrono::hours(1)));
+  settle();
+  timers.advance(OverlayLocationConfig{}.missRetry);
+  settle();
+  ASSERT_TRUE(answer);
+  ASSERT_TRUE(*answer);
+  ASSERT_EQ((*answer)->bindings.size(), 1u);
+  EXPECT_EQ((*answer)->bindings[0].peerNode, bob.id.nodeId().toHex());
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ class PeerDirectory::Impl {
     timers_.cancel(refreshTimer_);
     for (auto& [node, e] : entries_) {
       timers_.cancel(e.timeout);
+      timers_.cancel(e.retry);
       if (e.listen != 0) dht_.cancelListen(e.listen);
     }
   }
@@ -144,6 +145,8 @@ class PeerDirectory::Impl {
     TimePoint lastUsed{};
     dht::ListenToken listen = 0;
     TimerId timeout = kNoTimer;
+    TimerId retry = kNoTimer;
+    bool secondChance = false;  // the empty get is being asked again (missRetry)
     std::uint64_t generation = 0;
     std::vector<FindCallback> waiters;
   };
@@ -206,6 +209,7 @@ class PeerDirectory::Impl {
       }
       if (victim == entries_.end()) return;
       timers_.cancel(victim->second.timeout);
+      timers_.cancel(victim->second.retry);
       if (victim->second.listen != 0) dht_.cancelListen(victim->second.listen);
       entries_.erase(victim);
     }
@@ -308,7 +312,20 @@ class PeerDirectory::Impl {
     if (!present) {
       e.record.reset();
       e.seen = false;
+      if (!e.secondChance && !waiters.empty() && config_.missRetry > Duration::zero()) {
+        e.secondChance = true;
+        e.waiters = std::move(waiters);
+        e.getInFlight = true;  // concurrent finds wait for the second answer
+        e.retry = timers_.schedule(config_.missRetry, [this, node] {
+          auto found = entries_.find(node);
+          if (found == entries_.end()) return;
+          found->second.retry = kNoTimer;
+          startGet(found->second);
+        });
+        return;
+      }
     }
+    e.secondChance = false;
     e.loaded = true;
     e.loadedAt = timers_.now();
     for (auto& w : waiters) answer(e, std::move(w));

@@ -39,6 +39,11 @@ class PeerDirectoryTest : public ::testing::Test {
     std::optional<Result<PeerRecord>> out;
     n.directory.find(node, [&](Result<PeerRecord> r) { out = std::move(r); });
     settle();
+    if (!out) {
+      // A miss is asked once more after PeerDirectoryConfig::missRetry.
+      timers.advance(PeerDirectoryConfig{}.missRetry);
+      settle();
+    }
     if (!out) return makeError(ErrorCode::Timeout, "no answer");
     return std::move(*out);
   }
@@ -123,6 +128,20 @@ TEST_F(PeerDirectoryTest, AnUnknownPeerIsNotFound) {
   auto found = findAt(a, b.id.nodeId());
   ASSERT_FALSE(found);
   EXPECT_EQ(found.error().code, ErrorCode::NotFound);
+}
+
+TEST_F(PeerDirectoryTest, AMissIsAskedOnceMoreBeforeTheAnswerIsNotFound) {
+  std::optional<Result<PeerRecord>> out;
+  a.directory.find(b.id.nodeId(), [&](Result<PeerRecord> r) { out = std::move(r); });
+  settle();
+  EXPECT_FALSE(out) << "an empty get is not the answer yet";
+  b.directory.publish(at("127.0.0.1:5072"), 0);  // lands on nodes the first search missed
+  settle();
+  timers.advance(PeerDirectoryConfig{}.missRetry);
+  settle();
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(*out);
+  EXPECT_EQ((*out)->linkEndpoint()->endpoint.toString(), "127.0.0.1:5072");
 }
 
 TEST_F(PeerDirectoryTest, APeerThatMovesIsFollowedThroughTheListen) {

@@ -71,6 +71,10 @@ std::vector<std::string> rendezvousPath(const PeerContact& contact);
 
 struct OverlayLocationConfig {
   Duration missLifetime = std::chrono::seconds(2);
+  // A get that finds no record is asked once more after this delay before the answer is "not
+  // found": in an overlay with peers behind NATs a fresh search can finish on nodes that do not
+  // hold the value while the ones that do are still being learnt. Zero: answer at once.
+  Duration missRetry = std::chrono::milliseconds(400);
   Duration idleLifetime = std::chrono::minutes(10);
   std::size_t maxCachedUsers = 100'000;
   Duration lookupTimeout = std::chrono::seconds(5);  // a DHT get that takes longer counts as failed

@@ -32,6 +32,10 @@ struct PeerDirectoryConfig {
   double refreshFraction = 0.5;
   Duration retryInterval = std::chrono::seconds(2);  // after a failed put
   Duration missLifetime = std::chrono::seconds(2);
+  // A get that finds no record is asked once more after this delay before the answer is
+  // NotFound: with peers behind NATs a fresh search can end on nodes that do not hold the value
+  // while those that do are still being learnt. Zero: answer at once.
+  Duration missRetry = std::chrono::milliseconds(400);
   Duration lookupTimeout = std::chrono::seconds(5);
   std::size_t maxCachedPeers = 10'000;
 };
