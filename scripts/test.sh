@@ -34,5 +34,6 @@ echo "== release build of every program, and a benchmark smoke run"
 cmake --preset release -DP2PSIP_TESTS=OFF >/dev/null
 cmake --build --preset release -j "$jobs"
 build/release/bench/sip_parse_bench --benchmark_min_time=0.2 --benchmark_repetitions=5 | tail -n 7
+build/release/bench/relay_bench --quick | tail -n 30
 
 echo "test.sh: all stages passed"
