@@ -83,3 +83,25 @@ _guard_finish() {
     exit 1
   fi
 }
+
+# write_alaw_wav FILE: 5 s of a 440 Hz tone as 8 kHz G.711 A-law in a WAVE file (format 6), what
+# sipp's rtp_stream plays as payload type 8.
+write_alaw_wav() {
+  python3 - "$1" <<'PY'
+import math, struct, sys
+def alaw(sample):
+    sign = 0x80 if sample >= 0 else 0
+    sample = min(abs(sample), 32635)
+    if sample >= 256:
+        exponent = min(int(math.log2(sample >> 8)) + 1, 7)
+        value = (exponent << 4) | ((sample >> (exponent + 3)) & 0x0F)
+    else:
+        value = sample >> 4
+    return (value | sign) ^ 0x55
+data = bytes(alaw(int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(40000))
+fmt = struct.pack("<HHIIHHH", 6, 1, 8000, 8000, 1, 8, 0)
+with open(sys.argv[1], "wb") as f:
+    f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
+    f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data)
+PY
+}

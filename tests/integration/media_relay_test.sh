@@ -34,26 +34,7 @@ work="$(mktemp -d)"
 trap 'stop_all; [ "${KEEP_WORK:-0}" = 1 ] && echo "work directory kept: $work" || rm -rf "$work"; _guard_finish' EXIT
 [ -r /usr/share/sip-tester/g711a.pcap ] || { echo "SKIP: sipp's g711a.pcap is missing"; exit 77; }
 
-# 5 s of 8 kHz A-law (WAVE format 6) for sipp's rtp_stream: a 440 Hz tone, G.711 A-law encoded.
-python3 - "$work/alaw.wav" <<'PY'
-import math, struct, sys
-def alaw(sample):
-    sign = 0x80 if sample >= 0 else 0
-    sample = min(abs(sample), 32635)
-    if sample >= 256:
-        exponent = int(math.log2(sample >> 8)) + 1 if sample >> 8 else 1
-        exponent = min(exponent, 7)
-        mantissa = (sample >> (exponent + 3)) & 0x0F
-        value = (exponent << 4) | mantissa
-    else:
-        value = sample >> 4
-    return (value | sign) ^ 0x55
-data = bytes(alaw(int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(40000))
-fmt = struct.pack("<HHIIHHH", 6, 1, 8000, 8000, 1, 8, 0)
-with open(sys.argv[1], "wb") as f:
-    f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
-    f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data)
-PY
+write_alaw_wav "$work/alaw.wav"  # sipp's rtp_stream plays it on the audio stream
 
 for n in 1 2 3; do ip addr add "198.18.0.$n/32" dev lo; done
 

@@ -53,24 +53,7 @@ trap 'exit 1' INT TERM
 topo_up "$topo" public:r public:pa public:pb nat:n1:prc:ca nat:n2:prc:cb nat:n3:sym:sa \
   nat:n4:sym:sb >"$work/topology.txt" || { cat "$work/topology.txt"; exit 1; }
 
-# 5 s of 8 kHz A-law for sipp's rtp_stream (same generator as media_relay_test.sh).
-python3 - "$work/alaw.wav" <<'PY'
-import math, struct, sys
-def alaw(sample):
-    sign = 0x80 if sample >= 0 else 0
-    sample = min(abs(sample), 32635)
-    if sample >= 256:
-        exponent = min(int(math.log2(sample >> 8)) + 1, 7)
-        value = (exponent << 4) | ((sample >> (exponent + 3)) & 0x0F)
-    else:
-        value = sample >> 4
-    return (value | sign) ^ 0x55
-data = bytes(alaw(int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(40000))
-fmt = struct.pack("<HHIIHHH", 6, 1, 8000, 8000, 1, 8, 0)
-with open(sys.argv[1], "wb") as f:
-    f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
-    f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data)
-PY
+write_alaw_wav "$work/alaw.wav"  # sipp's rtp_stream plays it on the audio stream
 
 cat >"$work/peer.toml" <<'TOML'
 [registrar]
