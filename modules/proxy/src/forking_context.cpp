@@ -62,6 +62,15 @@ void ForkingContext::fork(const std::vector<BranchTarget>& targets, TargetOrigin
   // together as well: a sequential search by q would keep the caller waiting a Timer C per group,
   // and a peer's users rarely have more than a handful of contacts.
   branches_.reserve(targets.size());
+  if (c_.media == nullptr) {
+    // No media policy: each copy leaves as soon as it is built (nothing to collect first).
+    state_ = State::Forking;
+    for (const auto& target : targets) {
+      if (auto request = buildBranch(target)) sendBranch(branches_.back(), std::move(*request));
+    }
+    finishIfDone();  // every branch may already have failed (no next hop, overload)
+    return;
+  }
   std::vector<OutboundRequest> built;
   std::vector<std::size_t> indexes;
   built.reserve(targets.size());
@@ -71,11 +80,9 @@ void ForkingContext::fork(const std::vector<BranchTarget>& targets, TargetOrigin
       indexes.push_back(branches_.size() - 1);
     }
   }
-  if (c_.media == nullptr || built.empty()) {
+  if (built.empty()) {
     state_ = State::Forking;
-    for (std::size_t i = 0; i < built.size(); ++i)
-      sendBranch(branches_[indexes[i]], std::move(built[i]));
-    finishIfDone();  // every branch may already have failed (no next hop, overload)
+    finishIfDone();
     return;
   }
   // The media policy sees every copy with its destination before any is sent, so the offer each
@@ -129,7 +136,9 @@ std::optional<OutboundRequest> ForkingContext::buildBranch(const BranchTarget& t
 void ForkingContext::sendBranch(Branch& b, OutboundRequest&& outbound) {
   if (b.final) return;
   const auto destination = outbound.destination;
-  const std::string requestUri(outbound.request.requestUri().text);
+  // The copy is moved into its transaction below; keep its Request-URI only for a debug line.
+  std::string requestUri;
+  if (c_.logger.shouldLog(spdlog::level::debug)) requestUri = outbound.request.requestUri().text;
   auto started = c_.transactions.sendRequest(std::move(outbound.request), destination, *this);
   if (!started) {
     // Our own transaction table is full: that is overload, not the target's failure.
