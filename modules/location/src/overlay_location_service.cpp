@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "p2psip/location/user_record.h"
 
@@ -145,7 +146,14 @@ class OverlayLocationService::Impl {
     std::map<std::uint64_t, UserRecord> records;  // by DHT value id: one per serving peer
     // What each value id last held (hash of its bytes), accepted or refused: the same bytes coming
     // back (a get after a listen, a refresh seen twice) are neither verified nor counted again.
-    std::unordered_map<std::uint64_t, std::size_t> seen;
+    struct Verdict {
+      std::size_t hash = 0;
+      bool accepted = false;
+    };
+    std::unordered_map<std::uint64_t, Verdict> seen;
+    // Values the listen delivered since the last get answer: the next answer may predate them
+    // (a get settles for a while), so it must not drop them.
+    std::unordered_set<std::uint64_t> listenedSinceGet;
     bool loaded = false;
     bool getInFlight = false;
     TimePoint loadedAt{};
@@ -216,20 +224,26 @@ class OverlayLocationService::Impl {
     for (const auto& v : values) {
       if (expired) {
         e.seen.erase(v.id);
+        e.listenedSinceGet.erase(v.id);
         if (e.records.erase(v.id) > 0) {
           logger_.debug("overlay: a record of {} went away", aor);
         }
         continue;
       }
       accept(e, v);
+      if (e.getInFlight) e.listenedSinceGet.insert(v.id);
     }
   }
 
   // Verifies one DHT value and keeps it if it is the newest from its peer.
   void accept(Entry& e, const dht::StoredValue& value) {
     const std::size_t hash = std::hash<std::string>{}(value.data);
-    if (auto s = e.seen.find(value.id); s != e.seen.end() && s->second == hash) return;
-    e.seen[value.id] = hash;
+    if (auto s = e.seen.find(value.id); s != e.seen.end() && s->second.hash == hash) {
+      // Refused before: refused again, uncounted. Accepted before and still held: nothing new.
+      // Accepted before but dropped since (a get that missed it): verified and taken again.
+      if (!s->second.accepted || e.records.count(value.id) > 0) return;
+    }
+    e.seen[value.id] = Entry::Verdict{hash, false};
     auto record = openUserRecord(value.data);
     if (!record) {
       refused_.inc();
@@ -244,6 +258,7 @@ class OverlayLocationService::Impl {
     }
     // The newest record of a peer wins; an older one replayed, or garbage written over a good one,
     // does not displace it before it expires.
+    e.seen[value.id].accepted = true;
     auto [slot, inserted] = e.records.try_emplace(value.id, *record);
     if (!inserted && slot->second.sequence < record->sequence) slot->second = std::move(*record);
   }
@@ -291,19 +306,17 @@ class OverlayLocationService::Impl {
       for (auto& w : waiters) w(tl::unexpected(values.error()));
       return;
     }
-    // What the DHT holds now replaces what we had; the listen keeps it current from here on.
-    // Values seen before keep their verdict without a second verification.
+    // What the DHT holds now replaces what we had (the listen keeps it current from here on),
+    // except what the listen brought while this get was settling: that is newer than the answer.
     std::map<std::uint64_t, UserRecord> kept;
     for (const auto& v : *values) {
-      const std::size_t hash = std::hash<std::string>{}(v.data);
-      auto s = e.seen.find(v.id);
-      if (s != e.seen.end() && s->second == hash) {
-        if (auto r = e.records.find(v.id); r != e.records.end()) kept.emplace(v.id, r->second);
-        continue;
-      }
-      accept(e, v);
+      accept(e, v);  // verifies only what it has not verified and kept before
       if (auto r = e.records.find(v.id); r != e.records.end()) kept.emplace(v.id, r->second);
     }
+    for (const auto id : e.listenedSinceGet) {
+      if (auto r = e.records.find(id); r != e.records.end()) kept.emplace(id, r->second);
+    }
+    e.listenedSinceGet.clear();
     e.records = std::move(kept);
     if (e.records.empty() && !e.secondChance && !waiters.empty() &&
         config_.missRetry > Duration::zero()) {

@@ -285,5 +285,65 @@ TEST_F(OverlayLocation, AMissIsAskedOnceMoreBeforeTheAnswerIsNotFound) {
   EXPECT_EQ((*answer)->bindings[0].peerNode, bob.id.nodeId().toHex());
 }
 
+// Forwards to another lookup service but holds each get's answer until release(): a real DHT get
+// settles for a while, and the listen may deliver meanwhile.
+class SettlingGets final : public dht::LookupService {
+ public:
+  explicit SettlingGets(dht::LookupService& inner) : inner_(inner) {}
+  void put(const dht::LookupKey& key, dht::StoredValue value, Duration lifetime,
+           dht::PutCallback done) override {
+    inner_.put(key, std::move(value), lifetime, std::move(done));
+  }
+  void get(const dht::LookupKey& key, dht::GetCallback done) override {
+    inner_.get(key, [this, done = std::move(done)](Result<std::vector<dht::StoredValue>> r) {
+      held_.emplace_back([done, r = std::move(r)] { done(r); });
+    });
+  }
+  dht::ListenToken listen(const dht::LookupKey& key, dht::ListenCallback onChange) override {
+    return inner_.listen(key, std::move(onChange));
+  }
+  void cancelListen(dht::ListenToken token) override { inner_.cancelListen(token); }
+  void remove(const dht::LookupKey& key, std::uint64_t id, dht::PutCallback done) override {
+    inner_.remove(key, id, std::move(done));
+  }
+  dht::LookupServiceStats stats() const override { return inner_.stats(); }
+  std::size_t held() const { return held_.size(); }
+  void release() {
+    auto answers = std::move(held_);
+    held_.clear();
+    for (auto& a : answers) a();
+  }
+
+ private:
+  dht::LookupService& inner_;
+  std::vector<std::function<void()>> held_;
+};
+
+TEST_F(OverlayLocation, ARecordTheListenBringsIsNotDroppedByAnOlderEmptyGet) {
+  SettlingGets gets(alice.dht);
+  OverlayLocationService location(OverlayLocationConfig{}, alice.store, nullptr, gets, resolver,
+                                  alice.id.nodeId(), timers, wall.clock(), alice.metrics,
+                                  Logger{});
+  std::optional<Result<LookupResult>> answer;
+  location.lookup(kBob, LookupScope::Everywhere,
+                  [&](Result<LookupResult> r) { answer = std::move(r); });
+  settle();
+  ASSERT_EQ(gets.held(), 1u);  // its answer, taken before Bob registered, is empty
+  bob.registerUser(kBob, "sip:bob@127.0.0.1:6002", in(std::chrono::hours(1)));
+  settle();  // the listen delivers Bob's record first ...
+  gets.release();  // ... then the get's older, empty answer arrives
+  settle();
+  for (int i = 0; i < 3 && !answer; ++i) {  // a second chance, if one is taken, is answered too
+    timers.advance(OverlayLocationConfig{}.missRetry);
+    settle();
+    gets.release();
+    settle();
+  }
+  ASSERT_TRUE(answer);
+  ASSERT_TRUE(*answer);
+  ASSERT_EQ((*answer)->bindings.size(), 1u) << "Bob's record was lost";
+  EXPECT_EQ((*answer)->bindings[0].peerNode, bob.id.nodeId().toHex());
+}
+
 }  // namespace
 }  // namespace p2psip::location

@@ -147,6 +147,9 @@ class PeerDirectory::Impl {
     TimerId timeout = kNoTimer;
     TimerId retry = kNoTimer;
     bool secondChance = false;  // the empty get is being asked again (missRetry)
+    // The listen delivered the record since the last get answer: the next answer may predate it
+    // (a get settles for a while), so an empty one must not drop it.
+    bool listened = false;
     std::uint64_t generation = 0;
     std::vector<FindCallback> waiters;
   };
@@ -235,9 +238,11 @@ class PeerDirectory::Impl {
       if (expired) {
         e.record.reset();
         e.seen = false;
+        e.listened = false;
         continue;
       }
       accept(e, v);
+      e.listened = e.record.has_value();
     }
   }
 
@@ -303,7 +308,8 @@ class PeerDirectory::Impl {
       for (auto& w : waiters) w(tl::unexpected(values.error()));
       return;
     }
-    bool present = false;
+    bool present = e.listened;
+    e.listened = false;
     for (const auto& v : *values) {
       if (v.id != peerRecordValueId(node)) continue;
       present = true;
