@@ -139,36 +139,43 @@ done
 declare -A path_of
 results="$work/matrix.txt"
 : >"$results"
+# place_call CALLER CALLEE LABEL SETTLE_S HOLD_MS: one call, RTP both ways; the streams of both
+# peers are read SETTLE_S seconds in (the call lasts HOLD_MS).
+place_call() {
+  local caller="$1" callee="$2" label="$3" settle="$4" hold="$5" path uas_pid uac_pid
+  run_no=$((run_no + 1))
+  start_bg "$work/$run_no-uas-$callee.out" bash -c "cd '$work' && exec timeout 60 ip netns exec \
+    '$(topo_netns "$topo" "$callee")' '$sipp_bin' -sf '$scenarios/uas-answer-av-echo.xml' \
+    -i 127.0.0.1 -p 7200 -mp 41000 -rtp_echo -m 1 -timeout 40s -timeout_error -nostdin"
+  uas_pid="$last_pid"
+  sleep 0.3
+  run_no=$((run_no + 1))
+  start_bg "$work/$run_no-uac-$label.out" bash -c "cd '$work' && exec timeout 60 ip \
+    netns exec '$(topo_netns "$topo" "$caller")' '$sipp_bin' \
+    -sf '$scenarios/uac-invite-av-pcap-bye.xml' 127.0.0.1:5060 -i 127.0.0.1 -p 7100 -mp 42000 \
+    -s 'user-$callee' -d $hold -m 1 -timeout 40s -timeout_error -nostdin \
+    -trace_err -error_file '$work/$run_no-uac-$label.err'"
+  uac_pid="$last_pid"
+  sleep "$settle"
+  ctl "$caller" streams >"$work/streams-$label-caller.txt"
+  ctl "$callee" streams >"$work/streams-$label-callee.txt"
+  path="$(grep -o 'path=[a-z-]*' "$work/streams-$label-caller.txt" | head -n 1)"
+  path="${path#path=}"
+  path_of[$label]="${path:-none}"
+  check "$caller -> $caller's relay carries audio both ways" \
+    grep -qE "m=0 audio confirmed .*a_to_b_packets=[1-9].* b_to_a_packets=[1-9]" \
+    "$work/streams-$label-caller.txt"
+  check "$caller -> $callee: $callee's relay carries audio both ways" \
+    grep -qE "m=0 audio confirmed .*a_to_b_packets=[1-9].* b_to_a_packets=[1-9]" \
+    "$work/streams-$label-callee.txt"
+  check "$caller -> $callee: the call completes (BYE answered)" wait "$uac_pid"
+  wait "$uas_pid" 2>/dev/null
+  echo "$caller $callee ${path_of[$label]}" >>"$results"
+}
 for caller in pa ca sa; do
   for callee in pb cb sb; do
     echo "# call from $caller to $callee"
-    run_no=$((run_no + 1))
-    start_bg "$work/$run_no-uas-$callee.out" bash -c "cd '$work' && exec timeout 60 ip netns exec \
-      '$(topo_netns "$topo" "$callee")' '$sipp_bin' -sf '$scenarios/uas-answer-av-echo.xml' \
-      -i 127.0.0.1 -p 7200 -mp 41000 -rtp_echo -m 1 -timeout 40s -timeout_error -nostdin"
-    uas_pid="$last_pid"
-    sleep 0.3
-    run_no=$((run_no + 1))
-    start_bg "$work/$run_no-uac-$caller-$callee.out" bash -c "cd '$work' && exec timeout 60 ip \
-      netns exec '$(topo_netns "$topo" "$caller")' '$sipp_bin' \
-      -sf '$scenarios/uac-invite-av-pcap-bye.xml' 127.0.0.1:5060 -i 127.0.0.1 -p 7100 -mp 42000 \
-      -s 'user-$callee' -d 4000 -m 1 -timeout 40s -timeout_error -nostdin"
-    uac_pid="$last_pid"
-    sleep 3
-    ctl "$caller" streams >"$work/streams-$caller-$callee-caller.txt"
-    ctl "$callee" streams >"$work/streams-$caller-$callee-callee.txt"
-    path="$(grep -o 'path=[a-z-]*' "$work/streams-$caller-$callee-caller.txt" | head -n 1)"
-    path="${path#path=}"
-    path_of[$caller-$callee]="${path:-none}"
-    check "$caller -> $caller's relay carries audio both ways" \
-      grep -qE "m=0 audio confirmed .*a_to_b_packets=[1-9].* b_to_a_packets=[1-9]" \
-      "$work/streams-$caller-$callee-caller.txt"
-    check "$caller -> $callee: $callee's relay carries audio both ways" \
-      grep -qE "m=0 audio confirmed .*a_to_b_packets=[1-9].* b_to_a_packets=[1-9]" \
-      "$work/streams-$caller-$callee-callee.txt"
-    check "$caller -> $callee: the call completes (BYE answered)" wait "$uac_pid"
-    wait "$uas_pid" 2>/dev/null
-    echo "$caller $callee ${path_of[$caller-$callee]}" >>"$results"
+    place_call "$caller" "$callee" "$caller-$callee" 3 4000
   done
 done
 
@@ -185,6 +192,25 @@ done
 for key in "${!allowed[@]}"; do
   check "call ${key/-/ -> } took the ${allowed[$key]} path" test "${path_of[$key]:-none}" = "${allowed[$key]}"
 done
+# Hole punching that fails: cb's NAT now drops every UDP datagram from ca's NAT (a firewall on the
+# way), so the punch between the two cone NATs cannot open. Signalling still passes (TLS through
+# the rendezvous r). Both relays must notice the silence and move the media to the third relay
+# that the answering peer readied as the fallback.
+echo "# call from ca to cb with the direct path blocked"
+n1_public="$(topo_public_addr "$topo" ca)"
+forwarded_before="$(ctl r counters | awk '$1 == "p2psip_media_packets_forwarded_total" { print $2 }')"
+check "the path between the NATs of ca and cb is blocked" topo_exec "$topo" n2 nft insert rule ip \
+  p2psip_nat forward iifname wan ip saddr "$n1_public" meta l4proto udp drop
+place_call ca cb ca-cb-blocked 6 9000
+check "the blocked call fell back to the relayed path at the caller" \
+  grep -qE "m=0 audio confirmed path=relayed punch=failed" "$work/streams-ca-cb-blocked-caller.txt"
+check "the blocked call fell back to the relayed path at the callee" \
+  grep -qE "m=0 audio confirmed path=relayed punch=failed" "$work/streams-ca-cb-blocked-callee.txt"
+check "the relay peer r carried the fallen-back call" \
+  bash -c "'$p2psipctl' --control-socket '$work/r/control.sock' counters |
+    awk '\$1 == \"p2psip_media_packets_forwarded_total\" && \$2 > ${forwarded_before:-0} + 50 { ok = 1 } END { exit !ok }'"
+echo "#   ca -> cb (blocked): ${path_of[ca-cb-blocked]}"
+
 check "the relay peer r relayed media for others" \
   bash -c "'$p2psipctl' --control-socket '$work/r/control.sock' counters |
     awk '\$1 == \"p2psip_media_packets_forwarded_total\" && \$2 > 0 { ok = 1 } END { exit !ok }'"
@@ -194,6 +220,14 @@ for site in $sites; do
 done
 
 finish || {
-  for site in $sites; do echo "--- $site log (tail)"; tail -n 25 "$work/$site.log"; done
+  for f in "$work"/*-uac-*.err; do
+    [ -s "$f" ] && { echo "--- $(basename "$f")"; tail -n 15 "$f"; }
+  done
+  for site in $sites; do
+    echo "--- $site log (calls answered here, paths, warnings)"
+    grep -E "proxy answered|media path|falls back|third relay|hole-punched| warn | error " \
+      "$work/$site.log" | tail -n 15
+  done
+  for site in $sites; do echo "--- $site log (tail)"; tail -n 15 "$work/$site.log"; done
   exit 1
 }

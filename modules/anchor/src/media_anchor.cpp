@@ -29,6 +29,7 @@ struct MediaAnchor::Session {
     net::Endpoint sideA{};
     net::Endpoint sideB{};
     std::optional<net::Endpoint> farRemote{};  // the far peer's relay, as its SDP said
+    bool backup = false;  // only the fallback of a hole-punched path (media goes direct first)
   };
   // The relay stream of one m= line.
   struct Slot {
@@ -60,6 +61,8 @@ struct MediaAnchor::Metrics {
         unanchored(r.counter("p2psip_anchor_bodies_unanchored_total")),
         timedOut(r.counter("p2psip_anchor_streams_timed_out_total")),
         relayUnavailable(r.counter("p2psip_anchor_relay_unavailable_total")),
+        fallbacksReady(r.counter("p2psip_anchor_punch_fallbacks_ready_total")),
+        attributesIgnored(r.counter("p2psip_anchor_peer_attributes_ignored_total")),
         paths{&r.counter("p2psip_anchor_paths_direct_total"),
               &r.counter("p2psip_anchor_paths_punched_total"),
               &r.counter("p2psip_anchor_paths_relayed_total")} {}
@@ -69,8 +72,10 @@ struct MediaAnchor::Metrics {
   Counter& refused;     // requests answered with a MediaRefusal (no ports, bad SDP, full)
   Counter& unanchored;  // answers and ACK bodies we could not anchor and relayed as they were
   Counter& timedOut;
-  Counter& relayUnavailable;  // the path needed a third relay and none could be had
-  Counter* paths[3];          // paths chosen as the answering peer: direct, punched, relayed
+  Counter& relayUnavailable;   // the path needed a third relay and none could be had
+  Counter& fallbacksReady;     // third-relay streams readied behind hole-punched paths
+  Counter& attributesIgnored;  // unreadable x-p2psip-* attributes from another peer
+  Counter* paths[3];           // paths chosen as the answering peer: direct, punched, relayed
 };
 
 namespace {
@@ -223,9 +228,14 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
                    toString(session->path), toString(nat_), toString(remote), session->callId);
     }
     session->pathDecided = true;
+    if (session->path == MediaPath::Punched && !told && client_ != nullptr && picker_ != nullptr) {
+      metrics_->paths[static_cast<int>(session->path) - 1]->inc();
+      chainThroughRelay(session->callId, from, std::move(requests), std::move(done), true);
+      return;
+    }
     if (session->path == MediaPath::Relayed && !told) {
       if (client_ != nullptr && picker_ != nullptr) {
-        chainThroughRelay(session->callId, from, std::move(requests), std::move(done));
+        chainThroughRelay(session->callId, from, std::move(requests), std::move(done), false);
         return;
       }
       metrics_->relayUnavailable.inc();
@@ -265,24 +275,31 @@ void MediaAnchor::finishRequest(Session& session, Side from,
 }
 
 void MediaAnchor::chainThroughRelay(std::string callId, Side from,
-                                    std::vector<proxy::OutboundRequest> requests, Completion done) {
+                                    std::vector<proxy::OutboundRequest> requests, Completion done,
+                                    bool backup) {
   auto held = std::make_shared<std::vector<proxy::OutboundRequest>>(std::move(requests));
   auto finish = std::make_shared<Completion>(std::move(done));
   std::weak_ptr<MediaAnchor*> alive = alive_;
   // Falls back to relay to relay: media may still pass (a NAT may be kinder than it measured),
   // and the call goes on either way.
-  auto fallBack = [this, callId, from, held, finish](std::string_view why) {
+  // A hole-punched path without its fallback is still worth trying.
+  auto fallBack = [this, callId, from, held, finish, backup](std::string_view why) {
     metrics_->relayUnavailable.inc();
-    logger_.warn("no third relay ({}); trying relay to relay call_id={}", why, callId);
+    if (backup) {
+      logger_.warn("no third relay ({}); hole punching without a fallback call_id={}", why, callId);
+    } else {
+      logger_.warn("no third relay ({}); trying relay to relay call_id={}", why, callId);
+    }
     Session* session = find(callId);
     if (session == nullptr) {
       (*finish)(tl::unexpected(MediaRefusal{500, "Server Internal Error (call ended)"}));
       return;
     }
-    session->path = MediaPath::Direct;
+    if (!backup) session->path = MediaPath::Direct;
     finishRequest(*session, from, std::move(*held), std::move(*finish));
   };
-  picker_->pick([this, alive, callId, from, held, finish, fallBack](Result<RelayPeer> relay) {
+  picker_->pick([this, alive, callId, from, held, finish, fallBack,
+                 backup](Result<RelayPeer> relay) {
     if (alive.expired()) return;
     if (!relay) {
       fallBack(relay.error().detail);
@@ -318,7 +335,7 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
     const RelayPeer peer = *relay;
     client_->request(
         peer, std::move(allocate),
-        [this, alive, callId, from, held, finish, fallBack, peer, indexes,
+        [this, alive, callId, from, held, finish, fallBack, peer, indexes, backup,
          lines = std::move(*lines)](Result<media::control::Message> answer) {
           if (alive.expired()) return;
           const auto* allocated =
@@ -344,10 +361,12 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
           for (std::size_t k = 0; k < indexes.size(); ++k) {
             const auto& s = allocated->streams[k];
             session->slots[indexes[k]].chain =
-                Session::Chain{s.stream, s.sideA, s.sideB, lines[indexes[k]].remote};
+                Session::Chain{s.stream, s.sideA, s.sideB, lines[indexes[k]].remote, backup};
           }
           session->relay = peer;
-          logger_.info("media relayed through peer {} ({} streams) call_id={}",
+          if (backup) metrics_->fallbacksReady.inc();
+          logger_.info("media {} peer {} ({} streams) call_id={}",
+                       backup ? "hole-punched, with a fallback through" : "relayed through",
                        peer.node.substr(0, 8), indexes.size(), callId);
           finishRequest(*session, from, std::move(*held), std::move(*finish));
           // The relay sends to the far peer's relay and to ours until each latches.
@@ -476,7 +495,12 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
         client_->notify(*session.relay,
                         media::control::Connect{slot.chain->handle, media::Side::A, *line.remote});
       }
-      remote = slot.chain->sideB;
+      if (!slot.chain->backup) remote = slot.chain->sideB;
+    }
+    if (line.fallbackMalformed) {
+      metrics_->attributesIgnored.inc();
+      logger_.info("media anchor ignores an unreadable a={} on m= line {} call_id={}",
+                   kFallbackAttribute, i + 1, session.callId);
     }
     if (slot.id && remote) {
       if (auto moved = relay_.setRemote(*slot.id, from, *remote); !moved) {
@@ -496,6 +520,10 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
         config.clockRate = line.clockRate;
         // Towards a far relay: keepalives open our NAT for it and let it latch on us first.
         config.keepAlive = end.peer;
+        if (side == from && end.peer && slot.chain && slot.chain->backup) {
+          config.fallback = slot.chain->sideB;  // we answer, and readied the fallback
+          config.fallbackAfter = config_.punchCheck;
+        }
         return config;
       };
       auto allocated = relay_.allocate(leg(Side::A), leg(Side::B));
@@ -505,10 +533,18 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
       slot.media = line.media;
       streamOwner_[allocated->id.value] = session.callId;
     }
+    if (line.fallback && session.end(from).peer && session.path == MediaPath::Punched) {
+      // The far peer answered and readied the fallback of our hole-punched path.
+      if (auto set = relay_.setFallback(*slot.id, from, *line.fallback, config_.punchCheck); !set) {
+        metrics_->attributesIgnored.inc();
+        logger_.info("media anchor ignores fallback {}: {} call_id={}", line.fallback->toString(),
+                     set.error().detail, session.callId);
+      }
+    }
     const auto& leg = to == Side::A ? slot.ends.legA : slot.ends.legB;
     if (!session.end(to).peer) {
       relay[i] = leg;
-    } else if (slot.chain) {
+    } else if (slot.chain && !slot.chain->backup) {
       relay[i] = slot.chain->sideA;
     } else {
       relay[i] = advertised(leg);
@@ -520,7 +556,7 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
   // Between peers the body says what we are (so the answering peer can choose the path) and, once
   // chosen, the path; a phone gets neither.
   const auto sessionSection = sdp::Section::session();
-  for (auto name : {kNatAttribute, kPathAttribute}) {
+  for (auto name : {kNatAttribute, kPathAttribute, kFallbackAttribute}) {
     if (auto removed = description->removeAttributes(sessionSection, name); !removed) {
       return tl::unexpected(removed.error());
     }
@@ -537,6 +573,16 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
     if (session.pathDecided && session.path != MediaPath::Local) {
       if (auto ok =
               description->addAttribute(sessionSection, kPathAttribute, toString(session.path));
+          !ok) {
+        return tl::unexpected(ok.error());
+      }
+    }
+    for (std::size_t i = 0; i < session.slots.size() && i < description->mediaCount(); ++i) {
+      const auto& chain = session.slots[i].chain;
+      if (!chain || !chain->backup || !relay[i]) continue;
+      const std::string value =
+          net::addressToString(chain->sideA.address) + " " + std::to_string(chain->sideA.port);
+      if (auto ok = description->addAttribute(sdp::Section::media(i), kFallbackAttribute, value);
           !ok) {
         return tl::unexpected(ok.error());
       }
@@ -598,8 +644,11 @@ std::vector<MediaSessionInfo> MediaAnchor::snapshot() const {
     for (std::size_t i = 0; i < session->slots.size(); ++i) {
       const auto& slot = session->slots[i];
       if (!slot.id) continue;
-      info.streams.push_back({i, slot.media, relay_.stats(*slot.id)});
+      auto stats = relay_.stats(*slot.id);
+      if (stats && (stats->a.fellBack || stats->b.fellBack)) info.punchFailed = true;
+      info.streams.push_back({i, slot.media, std::move(stats)});
     }
+    if (info.punchFailed) info.path = MediaPath::Relayed;
     out.push_back(std::move(info));
   }
   return out;

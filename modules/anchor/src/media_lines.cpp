@@ -42,6 +42,24 @@ std::uint32_t clockRateOf(const sdp::MediaDescription& m) {
 constexpr std::array<std::string_view, 6> kIceAttributes{
     "candidate", "remote-candidates", "ice-ufrag", "ice-pwd", "ice-options", "end-of-candidates"};
 
+// "<IP literal> <port>", port 1-65535.
+std::optional<net::Endpoint> parseFallback(std::string_view value) {
+  const auto space = value.find(' ');
+  if (space == std::string_view::npos || space + 1 >= value.size()) return std::nullopt;
+  asio::error_code ec;
+  const auto address = asio::ip::make_address(std::string(value.substr(0, space)), ec);
+  if (ec) return std::nullopt;
+  const std::string_view portText = value.substr(space + 1);
+  if (portText.size() > 5) return std::nullopt;
+  unsigned port = 0;
+  for (char ch : portText) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    port = port * 10 + static_cast<unsigned>(ch - '0');
+  }
+  if (port == 0 || port > 65535) return std::nullopt;
+  return net::Endpoint{address, static_cast<std::uint16_t>(port)};
+}
+
 }  // namespace
 
 Result<std::vector<MediaLine>> readMediaLines(const sdp::SessionDescription& description,
@@ -82,6 +100,11 @@ Result<std::vector<MediaLine>> readMediaLines(const sdp::SessionDescription& des
           "SDP c= address '" + std::string(connection->address) + "' is not an IP literal");
     }
     line.remote = net::Endpoint{address, m.port()};
+    if (auto attribute = m.attribute(kFallbackAttribute)) {
+      line.fallback = attribute->value ? parseFallback(*attribute->value) : std::nullopt;
+      line.fallbackMalformed = !line.fallback || line.fallback->address.is_v6() != address.is_v6();
+      if (line.fallbackMalformed) line.fallback.reset();
+    }
     lines.push_back(std::move(line));
   }
   return lines;

@@ -27,7 +27,15 @@ struct MediaLine {
   // The RTP clock rate of the first payload type (a=rtpmap, else the RFC 3551 static table), for
   // the jitter the relay computes.
   std::uint32_t clockRate = 8000;
+  // Between peers only (a=x-p2psip-fallback:<IP> <port>, media_anchor.h): the third relay the
+  // sender's peer keeps ready in case hole punching fails. `fallbackMalformed` when the attribute
+  // is there but unreadable (it is then ignored).
+  std::optional<net::Endpoint> fallback{};
+  bool fallbackMalformed = false;
 };
+
+// The name of the peer-to-peer fallback attribute; phones never see it.
+inline constexpr std::string_view kFallbackAttribute = "x-p2psip-fallback";
 
 // Reads every m= line. Errors (the proxy refuses the request with 488): a c= that names a host
 // instead of an IP literal (resolving it would need DNS, which a peer never does for media), an

@@ -8,8 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "p2psip/net/endpoint.h"
@@ -60,6 +62,15 @@ class Phone {
     std::uint8_t buffer[2048];
     for (int attempts = 0; got < expected && attempts < expected + 10; ++attempts) {
       if (::recv(fd_, buffer, sizeof buffer, 0) > 0) ++got;
+    }
+    return got;
+  }
+  // The same, skipping the relays' payload-less keepalives (RFC 6263 §4.6).
+  int receiveMediaCount(int expected) const {
+    int got = 0;
+    std::uint8_t buffer[2048];
+    for (int attempts = 0; got < expected && attempts < 4 * expected + 10; ++attempts) {
+      if (::recv(fd_, buffer, sizeof buffer, 0) > 12) ++got;
     }
     return got;
   }
@@ -114,6 +125,15 @@ inline std::string response(std::uint16_t status, std::string_view method, std::
   if (!body.empty()) text += "Content-Type: application/sdp\r\n";
   text += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   return text;
+}
+
+// Polls `done` until it holds or about five seconds pass (media threads report asynchronously).
+inline bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 5000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return done();
 }
 
 // What a phone would take out of an SDP body: per m= line, where to send.

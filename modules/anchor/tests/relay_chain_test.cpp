@@ -237,5 +237,94 @@ TEST_F(RelayChainTest, ARelayThatDoesNotAnswerIsGivenUpOnAfterTheTimeout) {
   EXPECT_EQ(metrics.counter("p2psip_anchor_relay_timeouts_total").value(), 1u);
 }
 
+TEST_F(RelayChainTest, ConesPunchWithAThirdRelayReadyAndFallBackWhenThePunchFails) {
+  // Our reflexive address is our overlay address here, so that loopback carries the media.
+  anchor->setReachability(NatClass::RestrictedCone, ip("127.0.0.2"));
+  Phone farRelay("127.0.0.2");  // behind a NAT that, it turns out, lets nothing of ours in
+  Phone phone("127.0.0.1");
+  auto offered = offerFromPeer(peerOffer(farRelay.endpoint(), "restricted-cone"));
+  ASSERT_TRUE(offered.has_value() && *offered);
+  EXPECT_EQ(third->picks, 1) << "a hole-punched path gets a fallback relay";
+  EXPECT_EQ(third->service.streamsOf(kOurNode), 1u);
+  const auto& toPhone = (**offered).front().request;
+  EXPECT_EQ(toPhone.body().find("x-p2psip"), std::string_view::npos) << "phones see no peer talk";
+  const auto phoneSends = endpointsIn(toPhone.body());
+
+  auto ok = parse(response(200, "INVITE", "chain-1", "a1", 1, offer(phone.endpoint())));
+  anchor->onResponseOut(ok, true);
+  EXPECT_NE(ok.body().find("a=x-p2psip-path:hole-punched"), std::string_view::npos) << ok.body();
+  const auto farSends = endpointsIn(ok.body());
+  ASSERT_EQ(farSends.size(), 1u);
+  EXPECT_EQ(farSends[0].address, ip("127.0.0.2")) << "the far relay tries us directly first";
+  const auto fallbackAt = ok.body().find("a=x-p2psip-fallback:127.0.0.3 ");
+  ASSERT_NE(fallbackAt, std::string_view::npos) << ok.body();
+  const auto portText = ok.body().substr(fallbackAt + 30, 5);
+  const auto sideA =
+      net::Endpoint{ip("127.0.0.3"), static_cast<std::uint16_t>(std::stoi(std::string(portText)))};
+  EXPECT_EQ(metrics.counter("p2psip_anchor_punch_fallbacks_ready_total").value(), 1u);
+
+  // The far relay stays silent: after the punch check our leg goes to the third relay.
+  EXPECT_TRUE(eventually([&] { return anchor->snapshot().at(0).punchFailed; }))
+      << "the silent direct path was never given up";
+  EXPECT_EQ(anchor->snapshot().at(0).path, MediaPath::Relayed);
+  // Far relay -> third relay -> our relay -> phone, and back.
+  for (std::uint16_t seq = 1; seq <= 5; ++seq) farRelay.sendRtp(sideA, seq);
+  EXPECT_EQ(phone.receiveMediaCount(5), 5);
+  for (std::uint16_t seq = 1; seq <= 5; ++seq) phone.sendRtp(phoneSends[0], seq);
+  EXPECT_EQ(farRelay.receiveMediaCount(5), 5);
+}
+
+TEST_F(RelayChainTest, TheOfferersLegTakesTheFallbackTheAnswerNames) {
+  anchor->setReachability(NatClass::RestrictedCone, ip("127.0.0.2"));
+  Phone phone("127.0.0.1");
+  Phone farRelay("127.0.0.2");
+  Phone fallback("127.0.0.3");
+  proxy::MessageSource source;
+  source.flow.remote = phone.endpoint();
+  std::vector<proxy::OutboundRequest> out;
+  transport::Target peer;
+  peer.endpoint = net::Endpoint{ip("127.0.0.2"), 5071};
+  out.push_back(
+      {parse(request("INVITE", "chain-3", "a1", "", 1, offer(phone.endpoint()))), peer, true});
+  std::optional<tl::expected<std::vector<proxy::OutboundRequest>, proxy::MediaRefusal>> sent;
+  anchor->onRequestOut(source, std::move(out), [&](auto r) { sent = std::move(r); });
+  ASSERT_TRUE(sent && *sent);
+  EXPECT_NE((**sent).front().request.body().find("a=x-p2psip-nat:restricted-cone"),
+            std::string_view::npos);
+
+  std::string answer = offer(farRelay.endpoint());
+  answer.replace(answer.find("t=0 0\r\n"), 7, "t=0 0\r\na=x-p2psip-path:hole-punched\r\n");
+  answer += "a=x-p2psip-fallback:127.0.0.3 " + std::to_string(fallback.endpoint().port) + "\r\n";
+  auto ok = parse(response(200, "INVITE", "chain-3", "a1", 1, answer));
+  anchor->onResponseOut(ok, true);
+  EXPECT_EQ(ok.body().find("x-p2psip"), std::string_view::npos) << "phones see no peer talk";
+  const auto phoneSends = endpointsIn(ok.body());
+  EXPECT_TRUE(eventually([&] { return anchor->snapshot().at(0).punchFailed; }));
+  for (std::uint16_t seq = 1; seq <= 3; ++seq) phone.sendRtp(phoneSends[0], seq);
+  EXPECT_EQ(fallback.receiveMediaCount(3), 3) << "the phone's media goes to the fallback relay";
+}
+
+TEST_F(RelayChainTest, AnUnreadableFallbackIsIgnoredAndCounted) {
+  anchor->setReachability(NatClass::RestrictedCone, ip("127.0.0.2"));
+  Phone phone("127.0.0.1");
+  Phone farRelay("127.0.0.2");
+  proxy::MessageSource source;
+  source.flow.remote = phone.endpoint();
+  std::vector<proxy::OutboundRequest> out;
+  out.push_back(
+      {parse(request("INVITE", "chain-4", "a1", "", 1, offer(phone.endpoint()))), {}, true});
+  anchor->onRequestOut(source, std::move(out), [](auto) {});
+  for (const char* bad : {"127.0.0.3", "127.0.0.3 0", "host.example 4000", "::1 4000",
+                          "127.0.0.3 99999", "127.0.0.3 40x0"}) {
+    std::string answer = offer(farRelay.endpoint());
+    answer.replace(answer.find("t=0 0\r\n"), 7, "t=0 0\r\na=x-p2psip-path:hole-punched\r\n");
+    answer += "a=x-p2psip-fallback:" + std::string(bad) + "\r\n";
+    auto ok = parse(response(200, "INVITE", "chain-4", "a1", 1, answer));
+    anchor->onResponseOut(ok, true);
+    EXPECT_EQ(ok.body().find("x-p2psip"), std::string_view::npos);
+  }
+  EXPECT_EQ(metrics.counter("p2psip_anchor_peer_attributes_ignored_total").value(), 6u);
+}
+
 }  // namespace
 }  // namespace p2psip::anchor

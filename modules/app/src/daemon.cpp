@@ -296,6 +296,7 @@ class Daemon::Impl {
       anchorConfig.overlayAddress = addressOf(config_.mediaOverlayAddress);
       anchorConfig.relayAddresses = relayConfigFor(config_).addresses;
       anchorConfig.maxSessions = config_.maxMediaStreams;
+      anchorConfig.punchCheck = config_.mediaPunchCheck;
       anchor_ = std::make_unique<anchor::MediaAnchor>(*relay_, anchorConfig, metrics_, Logger(log_),
                                                       relayClient_.get(), picker_.get());
     }
@@ -706,6 +707,7 @@ class Daemon::Impl {
         out << "call-id=" << session.callId << " m=" << stream.mediaIndex << " " << stream.media
             << (session.confirmed ? " confirmed" : " early")
             << " path=" << anchor::toString(session.path);
+        if (session.punchFailed) out << " punch=failed";
         if (!session.relayNode.empty()) out << " relay=" << session.relayNode.substr(0, 16);
         if (stream.stats) describeStream(*stream.stats);
         out << "\n";

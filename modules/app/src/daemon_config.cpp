@@ -179,6 +179,9 @@ Result<void> finalize(DaemonConfig& c) {
   if (c.mediaInactivityTimeout.count() <= 0) {
     return configError("media inactivity timeout must be positive");
   }
+  if (c.mediaPunchCheck.count() < 1 || c.mediaPunchCheck.count() > 30) {
+    return configError("media punch check must be between 1 and 30 seconds");
+  }
   if (c.maxMediaStreams == 0) return configError("media max streams must be positive");
   if (c.mediaThreads == 0 || c.mediaThreads > 64) {
     return configError("media threads must be between 1 and 64");
@@ -349,6 +352,7 @@ Result<void> applyConfigFile(const std::string& path, DaemonConfig& c) {
   P2PSIP_TRY(readString(media, "phone_address", c.mediaPhoneAddress, "media"));
   P2PSIP_TRY(readString(media, "overlay_address", c.mediaOverlayAddress, "media"));
   P2PSIP_TRY(readSeconds(media, "inactivity_timeout_seconds", c.mediaInactivityTimeout, "media"));
+  P2PSIP_TRY(readSeconds(media, "punch_check_seconds", c.mediaPunchCheck, "media"));
   P2PSIP_TRY(readInteger(media, "max_streams", c.maxMediaStreams, "media"));
   P2PSIP_TRY(readInteger(media, "threads", c.mediaThreads, "media"));
   return {};

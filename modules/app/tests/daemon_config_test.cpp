@@ -183,6 +183,7 @@ relay = true
 phone_address = "127.0.0.1"
 overlay_address = "198.18.0.7"
 inactivity_timeout_seconds = 30
+punch_check_seconds = 4
 max_streams = 100
 threads = 2
 )");
@@ -194,6 +195,7 @@ threads = 2
   EXPECT_EQ(cl.config.relayPortMax, 20999);
   EXPECT_EQ(cl.config.mediaOverlayAddress, "198.18.0.7");
   EXPECT_EQ(cl.config.mediaInactivityTimeout.count(), 30);
+  EXPECT_EQ(cl.config.mediaPunchCheck.count(), 4);
   EXPECT_EQ(cl.config.maxMediaStreams, 100u);
   EXPECT_EQ(cl.config.mediaThreads, 2u);
   cl = parse({"--config", path.c_str(), "--media", "relay", "--relay-ports", "40000-40099"});
@@ -231,6 +233,11 @@ TEST(MediaConfig, BadMediaSettingsAreRefusedWithOneSentence) {
   std::remove(path.c_str());
   EXPECT_TRUE(cl.exitNow);
   EXPECT_NE(cl.message.find("specific IP address"), std::string::npos) << cl.message;
+  path = writeTemp("[media]\npunch_check_seconds = 0\n");
+  cl = parse({"--config", path.c_str()});
+  std::remove(path.c_str());
+  EXPECT_TRUE(cl.exitNow);
+  EXPECT_NE(cl.message.find("punch check"), std::string::npos) << cl.message;
 }
 
 }  // namespace

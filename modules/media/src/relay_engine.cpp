@@ -28,7 +28,9 @@ struct LegRecord {
   std::optional<net::Endpoint> sdpRemote;  // last address signalling gave
   std::optional<net::Endpoint> remote;     // where media goes now: sdpRemote or latched source
   bool latched = false;
-  std::uint64_t generation = 0;  // setRemote() count, to ignore latch reports it overtook
+  bool fellBack = false;
+  std::optional<net::Endpoint> fallback;  // LegConfig::fallback or setFallback()
+  std::uint64_t generation = 0;           // setRemote() count, to ignore latch reports it overtook
 };
 
 struct StreamRecord {
@@ -60,7 +62,8 @@ DirectionStats readDirection(const DirectionCounters& c) {
 }
 
 LegStats readLeg(const LegRecord& leg) {
-  return LegStats{.local = leg.local, .remote = leg.remote, .latched = leg.latched};
+  return LegStats{
+      .local = leg.local, .remote = leg.remote, .latched = leg.latched, .fellBack = leg.fellBack};
 }
 
 bool sameFamily(const asio::ip::address& a, const asio::ip::address& b) {
@@ -83,6 +86,7 @@ class RelayEngine::Impl final : public StreamEvents {
   void stop();
   Result<AllocatedStream> allocate(const LegConfig& a, const LegConfig& b);
   Result<void> setRemote(StreamId id, Side side, const net::Endpoint& remote);
+  Result<void> setFallback(StreamId id, Side side, const net::Endpoint& fallback, Duration after);
   Result<void> release(StreamId id);
   std::optional<StreamStats> stats(StreamId id) const;
   std::vector<StreamStats> snapshot() const;
@@ -94,6 +98,8 @@ class RelayEngine::Impl final : public StreamEvents {
   void onStreamTimedOut(StreamId id) override;
   void onLegLatched(StreamId id, Side side, const net::Endpoint& source,
                     std::uint64_t generation) override;
+  void onLegFellBack(StreamId id, Side side, const net::Endpoint& fallback,
+                     std::uint64_t generation) override;
 
   TimeoutHandler timeoutHandler;
   LatchHandler latchHandler;
@@ -178,6 +184,11 @@ Result<void> RelayEngine::Impl::check(const LegConfig& leg, Side side) const {
     return makeError(ErrorCode::InvalidArgument, which + "latch address of the wrong family");
   }
   if (leg.clockRate == 0) return makeError(ErrorCode::InvalidArgument, which + "clock rate 0");
+  if (leg.fallback && (!sameFamily(leg.fallback->address, leg.local) || leg.fallback->port == 0 ||
+                       leg.fallbackAfter <= Duration::zero())) {
+    return makeError(ErrorCode::InvalidArgument,
+                     which + "fallback " + leg.fallback->toString() + " does not fit the leg");
+  }
   return {};
 }
 
@@ -211,13 +222,19 @@ Result<AllocatedStream> RelayEngine::Impl::allocate(const LegConfig& a, const Le
   auto stream = std::make_unique<RelayStream>(
       id, RelayLeg(std::move(*leaseA), latchSettings(a), a.clockRate),
       RelayLeg(std::move(*leaseB), latchSettings(b), b.clockRate), *counters, Clock::now());
-  stream->leg(Side::A).keepAlive = a.keepAlive;
-  stream->leg(Side::B).keepAlive = b.keepAlive;
+  for (const auto& [side, config] : {std::pair{Side::A, &a}, std::pair{Side::B, &b}}) {
+    RelayLeg& leg = stream->leg(side);
+    leg.keepAlive = config->keepAlive;
+    if (config->fallback) leg.fallback = SocketAddress::from(*config->fallback);
+    leg.fallbackAfter = config->fallbackAfter;
+  }
 
   StreamRecord record;
   record.worker = nextWorker_++ % workers_.size();
-  record.legs[0] = LegRecord{.local = allocated.legA, .sdpRemote = a.remote, .remote = a.remote};
-  record.legs[1] = LegRecord{.local = allocated.legB, .sdpRemote = b.remote, .remote = b.remote};
+  record.legs[0] = LegRecord{
+      .local = allocated.legA, .sdpRemote = a.remote, .remote = a.remote, .fallback = a.fallback};
+  record.legs[1] = LegRecord{
+      .local = allocated.legB, .sdpRemote = b.remote, .remote = b.remote, .fallback = b.fallback};
   record.counters = std::move(counters);
   const std::size_t worker = record.worker;
   streams_.emplace(id.value, std::move(record));
@@ -243,9 +260,28 @@ Result<void> RelayEngine::Impl::setRemote(StreamId id, Side side, const net::End
   leg.sdpRemote = remote;
   leg.remote = remote;
   leg.latched = false;
+  leg.fellBack = false;
   ++leg.generation;
   workers_[it->second.worker]->submit(
       SetRemote{id, side, SocketAddress::from(remote), leg.generation});
+  return {};
+}
+
+Result<void> RelayEngine::Impl::setFallback(StreamId id, Side side, const net::Endpoint& fallback,
+                                            Duration after) {
+  const auto it = streams_.find(id.value);
+  if (it == streams_.end()) {
+    return makeError(ErrorCode::NotFound, "media: no stream " + std::to_string(id.value));
+  }
+  LegRecord& leg = it->second.legs[index(side)];
+  if (!sameFamily(fallback.address, leg.local.address) || fallback.port == 0 ||
+      after <= Duration::zero()) {
+    return makeError(ErrorCode::InvalidArgument,
+                     "media: fallback " + fallback.toString() + " does not fit the leg");
+  }
+  if (leg.fallback == fallback) return {};  // a 200 repeating the 183's answer: one trial
+  leg.fallback = fallback;
+  workers_[it->second.worker]->submit(SetFallback{id, side, SocketAddress::from(fallback), after});
   return {};
 }
 
@@ -281,6 +317,17 @@ void RelayEngine::Impl::onLegLatched(StreamId id, Side side, const net::Endpoint
   if (latchHandler) latchHandler(id, side, source);
 }
 
+void RelayEngine::Impl::onLegFellBack(StreamId id, Side side, const net::Endpoint& fallback,
+                                      std::uint64_t generation) {
+  const auto it = streams_.find(id.value);
+  if (it == streams_.end()) return;
+  LegRecord& leg = it->second.legs[index(side)];
+  if (generation != leg.generation) return;  // a newer SDP address started a new trial
+  leg.remote = fallback;
+  leg.latched = false;
+  leg.fellBack = true;
+}
+
 StreamStats RelayEngine::Impl::statsOf(std::uint64_t id, const StreamRecord& record) const {
   StreamStats out;
   out.id = StreamId{id};
@@ -311,6 +358,7 @@ RelayTotals RelayEngine::Impl::totals() const {
                      .packetsMalformed = metrics_.packetsMalformed.value(),
                      .packetsRefused = metrics_.packetsRefused.value(),
                      .latches = metrics_.latches.value(),
+                     .fallbacks = metrics_.fallbacks.value(),
                      .streamsTimedOut = metrics_.streamsTimedOut.value()};
 }
 
@@ -343,6 +391,10 @@ Result<AllocatedStream> RelayEngine::allocate(const LegConfig& a, const LegConfi
 }
 Result<void> RelayEngine::setRemote(StreamId id, Side side, const net::Endpoint& remote) {
   return impl_->setRemote(id, side, remote);
+}
+Result<void> RelayEngine::setFallback(StreamId id, Side side, const net::Endpoint& fallback,
+                                      Duration after) {
+  return impl_->setFallback(id, side, fallback, after);
 }
 Result<void> RelayEngine::release(StreamId id) {
   return impl_->release(id);

@@ -17,6 +17,7 @@ struct RelayMetrics {
         latches(registry.counter("p2psip_media_latches_total")),
         keepalivesSent(registry.counter("p2psip_media_keepalives_sent_total")),
         keepalivesReceived(registry.counter("p2psip_media_keepalives_received_total")),
+        fallbacks(registry.counter("p2psip_media_fallbacks_total")),
         streamsAllocated(registry.counter("p2psip_media_streams_allocated_total")),
         streamsTimedOut(registry.counter("p2psip_media_streams_timed_out_total")),
         streamsActive(registry.gauge("p2psip_media_streams_active")) {}
@@ -29,6 +30,7 @@ struct RelayMetrics {
   Counter& latches;
   Counter& keepalivesSent;      // RTP keepalives towards far relays (LegConfig::keepAlive)
   Counter& keepalivesReceived;  // payload-less RTP: latched onto, never forwarded
+  Counter& fallbacks;           // legs that gave up a direct path for their fallback relay
   Counter& streamsAllocated;
   Counter& streamsTimedOut;
   Gauge& streamsActive;

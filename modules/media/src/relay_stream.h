@@ -55,6 +55,11 @@ struct RelayLeg {
   bool keepAlive = false;              // LegConfig::keepAlive
   bool heard = false;                  // something was accepted on this leg: keepalives stop
   std::uint16_t keepAliveSequence = 0;
+  // LegConfig::fallback: where the leg goes if `remote` stays silent until the deadline.
+  std::optional<SocketAddress> fallback;
+  Duration fallbackAfter{};
+  TimePoint fallbackDeadline{};  // (re)started when the remote or the fallback is learnt
+  bool fellBack = false;
 };
 
 class RelayStream {

@@ -25,6 +25,17 @@ Duration sweepIntervalFor(Duration timeout) {
   return std::clamp<Duration>(timeout / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
 }
 
+// A relay leg that gave up the direct path says so through the fallback relay (a keepalive with
+// this 4-byte payload, payload type 127). Only our relays send it; only a leg that has a fallback
+// treats it as one, and never forwards it.
+constexpr std::size_t kFallbackAnnouncementSize = 16;
+constexpr std::uint8_t kFallbackMagic[4] = {'p', '2', 'p', 'F'};
+
+bool isFallbackAnnouncement(std::span<const std::uint8_t> datagram) {
+  return datagram.size() == kFallbackAnnouncementSize && (datagram[1] & 0x7f) == 0x7f &&
+         std::equal(std::begin(kFallbackMagic), std::end(kFallbackMagic), datagram.begin() + 12);
+}
+
 std::int64_t realtimeNs() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
@@ -173,33 +184,56 @@ void RelayWorker::apply(AddStream& command) {
     return;
   }
   streams_.emplace(stream.id().value, std::move(command.stream));
-  keepAlive(stream, Side::A);
-  keepAlive(stream, Side::B);
+  const TimePoint now = Clock::now();
+  for (Side side : {Side::A, Side::B}) {
+    RelayLeg& leg = stream.leg(side);
+    leg.fallbackDeadline = now + leg.fallbackAfter;
+    keepAlive(stream, side, now);
+  }
 }
 
-void RelayWorker::keepAlive(RelayStream& stream, Side side) {
+void RelayWorker::keepAlive(RelayStream& stream, Side side, TimePoint now) {
   RelayLeg& leg = stream.leg(side);
-  if (!leg.keepAlive || leg.heard) return;
-  const SocketAddress* destination = leg.latch(Channel::Rtp).destination();
-  if (destination == nullptr) return;
+  if (!leg.keepAlive) return;
+  if (!leg.heard) {
+    if (const SocketAddress* destination = leg.latch(Channel::Rtp).destination()) {
+      // After a fallback they announce it: the far relay may still hear us directly while we do
+      // not hear it, and it moves only on a packet that comes through the fallback relay.
+      sendKeepAlive(leg, *destination, leg.fellBack);
+    }
+  }
+  // While the direct path is on trial, and a while after (the far relay decides on its own
+  // clock), our NAT must let the fallback relay in: the far relay may switch when we did not.
+  if (leg.fallback && !leg.fellBack && now < leg.fallbackDeadline + 4 * leg.fallbackAfter) {
+    sendKeepAlive(leg, *leg.fallback, false);
+  }
+}
+
+void RelayWorker::sendKeepAlive(RelayLeg& leg, const SocketAddress& destination, bool announce) {
   // RFC 6263 §4.6: V=2, a payload type the far relay never forwards (it has no payload), and our
-  // leg's port as SSRC so that each leg's keepalives are told apart in a capture.
+  // leg's port as SSRC so that each leg's keepalives are told apart in a capture. An announcement
+  // (isFallbackAnnouncement) adds a 4-byte payload, so a third relay forwards it like media.
   const std::uint16_t seq = leg.keepAliveSequence++;
   const std::uint32_t ssrc = 0x6b610000u | leg.ports.rtpEndpoint().port;
-  const std::uint8_t packet[12] = {0x80,
-                                   0x7f,
-                                   static_cast<std::uint8_t>(seq >> 8),
-                                   static_cast<std::uint8_t>(seq),
-                                   0,
-                                   0,
-                                   0,
-                                   0,
-                                   static_cast<std::uint8_t>(ssrc >> 24),
-                                   static_cast<std::uint8_t>(ssrc >> 16),
-                                   static_cast<std::uint8_t>(ssrc >> 8),
-                                   static_cast<std::uint8_t>(ssrc)};
-  if (::sendto(leg.socket(Channel::Rtp).fd, packet, sizeof packet, MSG_DONTWAIT,
-               destination->data(), destination->length) == sizeof packet) {
+  const std::uint8_t packet[kFallbackAnnouncementSize] = {0x80,
+                                                          0x7f,
+                                                          static_cast<std::uint8_t>(seq >> 8),
+                                                          static_cast<std::uint8_t>(seq),
+                                                          0,
+                                                          0,
+                                                          0,
+                                                          0,
+                                                          static_cast<std::uint8_t>(ssrc >> 24),
+                                                          static_cast<std::uint8_t>(ssrc >> 16),
+                                                          static_cast<std::uint8_t>(ssrc >> 8),
+                                                          static_cast<std::uint8_t>(ssrc),
+                                                          kFallbackMagic[0],
+                                                          kFallbackMagic[1],
+                                                          kFallbackMagic[2],
+                                                          kFallbackMagic[3]};
+  const std::size_t size = announce ? sizeof packet : 12;
+  if (::sendto(leg.socket(Channel::Rtp).fd, packet, size, MSG_DONTWAIT, destination.data(),
+               destination.length) == static_cast<ssize_t>(size)) {
     metrics_.keepalivesSent.inc();
   }
 }
@@ -213,7 +247,38 @@ void RelayWorker::apply(SetRemote& command) {
   leg.latch(Channel::Rtcp)
       .setRemote(command.remote.withPort(static_cast<std::uint16_t>(command.remote.port() + 1)));
   leg.heard = false;  // a new remote: open the way to it again
-  keepAlive(*it->second, command.side);
+  // ... and give the direct path to it a new trial.
+  leg.fellBack = false;
+  const TimePoint now = Clock::now();
+  leg.fallbackDeadline = now + leg.fallbackAfter;
+  keepAlive(*it->second, command.side, now);
+}
+
+void RelayWorker::apply(SetFallback& command) {
+  const auto it = streams_.find(command.id.value);
+  if (it == streams_.end()) return;
+  RelayLeg& leg = it->second->leg(command.side);
+  leg.fallback = command.fallback;
+  leg.fallbackAfter = command.after;
+  leg.fellBack = false;
+  const TimePoint now = Clock::now();
+  leg.fallbackDeadline = now + command.after;
+  keepAlive(*it->second, command.side, now);
+}
+
+void RelayWorker::fallBack(RelayStream& stream, Side side, const char* why) {
+  RelayLeg& leg = stream.leg(side);
+  const SocketAddress relay = *leg.fallback;
+  leg.fellBack = true;
+  leg.latch(Channel::Rtp).setRemote(relay);
+  leg.latch(Channel::Rtcp).setRemote(relay.withPort(static_cast<std::uint16_t>(relay.port() + 1)));
+  leg.heard = false;  // keepalives now open our NAT towards the fallback relay
+  metrics_.fallbacks.inc();
+  const net::Endpoint endpoint = relay.toEndpoint();
+  logger_.info("media: stream {} leg {} falls back to relay {}: {}", stream.id().value,
+               toString(side), endpoint.toString(), why);
+  channel_.legFellBack(stream.id(), side, endpoint, leg.remoteGeneration);
+  keepAlive(stream, side, Clock::now());
 }
 
 void RelayWorker::apply(RemoveStream& command) {
@@ -256,8 +321,17 @@ void RelayWorker::sweep(TimePoint now) {
   for (auto it = streams_.begin(); it != streams_.end();) {
     RelayStream& stream = *it->second;
     if (now - stream.lastActivity() < inactivityTimeout_) {
-      keepAlive(stream, Side::A);
-      keepAlive(stream, Side::B);
+      for (Side side : {Side::A, Side::B}) {
+        RelayLeg& leg = stream.leg(side);
+        // The connectivity check: a keepalive or media from the far relay proves the direct
+        // path inbound; silence until the deadline means our NAT or theirs keeps it shut.
+        if (leg.fallback && !leg.fellBack && !leg.heard &&
+            leg.latch(Channel::Rtp).destination() != nullptr && now >= leg.fallbackDeadline) {
+          fallBack(stream, side, "nothing heard on the direct path");
+        } else {
+          keepAlive(stream, side, now);
+        }
+      }
       ++it;
       continue;
     }
@@ -314,7 +388,19 @@ void RelayWorker::relay(RelaySocket& socket) {
     }
     SocketAddress& source = sources_[i];
     source.length = message.msg_hdr.msg_namelen;
-    switch (latch.admit(source, packet->ssrc, now)) {
+    Latch::Verdict verdict = latch.admit(source, packet->ssrc, now);
+    if (verdict == Latch::Verdict::Refuse && in.fallback && !in.fellBack &&
+        in.fallback->sameHost(source)) {
+      if (packet->kind == PacketKind::Rtp && message.msg_len == 12) {
+        ++tally.keepalives;  // payload-less: proves nothing about the far relay
+        continue;
+      }
+      // Media through the fallback relay: the far relay gave up the direct path (it heard
+      // nothing from us), so ours is one-way at best; follow it.
+      fallBack(stream, socket.side, "the far relay moved to the fallback");
+      verdict = latch.admit(source, packet->ssrc, now);
+    }
+    switch (verdict) {
       case Latch::Verdict::Refuse:
         ++tally.refused;
         continue;
@@ -326,7 +412,8 @@ void RelayWorker::relay(RelaySocket& socket) {
         break;
     }
     in.heard = true;
-    if (packet->kind == PacketKind::Rtp && message.msg_len == 12) {
+    if (packet->kind == PacketKind::Rtp &&
+        (message.msg_len == 12 || (in.fallback && isFallbackAnnouncement(datagram)))) {
       // An RTP keepalive (RFC 6263 §4.6): it may latch the leg, and that is all it is for. It
       // neither reaches the phone nor keeps the stream alive.
       ++tally.keepalives;

@@ -47,13 +47,19 @@ struct SetRemote {
   SocketAddress remote;  // RTP; RTCP is its port + 1
   std::uint64_t generation;
 };
+struct SetFallback {
+  StreamId id;
+  Side side;
+  SocketAddress fallback;  // RTP; RTCP is its port + 1
+  Duration after;
+};
 // Carries the stream's counters so they die on the media thread after the stream (see
 // stream_counters.h).
 struct RemoveStream {
   StreamId id;
   std::unique_ptr<StreamCounters> counters;
 };
-using WorkerCommand = std::variant<AddStream, SetRemote, RemoveStream>;
+using WorkerCommand = std::variant<AddStream, SetRemote, SetFallback, RemoveStream>;
 
 class RelayWorker {
  public:
@@ -93,9 +99,14 @@ class RelayWorker {
   void runCommands();
   void apply(AddStream& command);
   void apply(SetRemote& command);
+  void apply(SetFallback& command);
   void apply(RemoveStream& command);
-  // Sends one RTP keepalive on `side`'s RTP socket if that leg wants them and knows its remote.
-  void keepAlive(RelayStream& stream, Side side);
+  // Sends one RTP keepalive on `side`'s RTP socket if that leg wants them and knows its remote,
+  // and one to its fallback while the direct path is on trial.
+  void keepAlive(RelayStream& stream, Side side, TimePoint now);
+  void sendKeepAlive(RelayLeg& leg, const SocketAddress& destination, bool announce);
+  // The leg gives up its remote for its fallback relay (LegConfig::fallback).
+  void fallBack(RelayStream& stream, Side side, const char* why);
   void relay(RelaySocket& socket);
   void send(int fd, std::size_t queued, BatchTally& tally);
   static int sendOne(int fd, const msghdr& message);

@@ -24,6 +24,10 @@ class StreamEvents {
   // when it did, so a report overtaken by a newer SDP address can be told apart.
   virtual void onLegLatched(StreamId id, Side side, const net::Endpoint& source,
                             std::uint64_t generation) = 0;
+  // Nothing came from `side`'s remote in time (or the far relay already moved): the leg now sends
+  // to and accepts from its fallback relay.
+  virtual void onLegFellBack(StreamId id, Side side, const net::Endpoint& fallback,
+                             std::uint64_t generation) = 0;
 };
 
 class SignallingChannel {
@@ -43,6 +47,12 @@ class SignallingChannel {
                   std::uint64_t generation) const {
     post_([open = open_, events = events_, id, side, source, generation] {
       if (*open) events->onLegLatched(id, side, source, generation);
+    });
+  }
+  void legFellBack(StreamId id, Side side, const net::Endpoint& fallback,
+                   std::uint64_t generation) const {
+    post_([open = open_, events = events_, id, side, fallback, generation] {
+      if (*open) events->onLegFellBack(id, side, fallback, generation);
     });
   }
   // From the signalling thread, once no media thread runs any more.

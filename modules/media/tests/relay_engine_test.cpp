@@ -616,5 +616,137 @@ TEST_F(RelayEngineTest, KeepalivesAloneDoNotKeepAStreamAlive) {
   EXPECT_EQ(timedOut.front(), s.id);
 }
 
+// Hole punching with a way out (LegConfig::fallback). Phone A is ours; the far relay is at
+// 127.0.0.2 and a third peer's relay, the fallback, at 127.0.0.3.
+class RelayFallbackTest : public RelayEngineTest {
+ protected:
+  void SetUp() override { config.inactivityTimeout = 2s; }  // sweeps every 500 ms
+  LegConfig towardsFar(const Phone& far, const Phone& fallback, Duration after = 300ms) {
+    LegConfig leg = legB(far.endpoint());
+    leg.keepAlive = true;
+    leg.fallback = fallback.endpoint();
+    leg.fallbackAfter = after;
+    return leg;
+  }
+  // Waits (bounded) for a payload-less keepalive from `from`, skipping nothing else.
+  static bool keepaliveArrives(const Phone& at, const net::Endpoint& from) {
+    for (int i = 0; i < 5; ++i) {
+      auto got = at.receive(1000ms);
+      if (!got) return false;
+      if (got->bytes.size() == 12 && got->source == from) return true;
+    }
+    return false;
+  }
+};
+
+TEST_F(RelayFallbackTest, AWorkingPunchKeepsTheDirectPathWhileTheFallbackIsProbed) {
+  startEngine(22540);
+  Phone phoneA("127.0.0.1");
+  Phone farRelay("127.0.0.2");
+  Phone fallback("127.0.0.3");
+  // A trial long enough that a busy machine cannot end it before the far relay's keepalive.
+  const auto s = allocate(legA(phoneA.endpoint()), towardsFar(farRelay, fallback, 1s));
+  ASSERT_TRUE(keepaliveArrives(farRelay, s.legB)) << "no keepalive to the far relay";
+  ASSERT_TRUE(keepaliveArrives(fallback, s.legB))
+      << "the fallback relay is not probed, so our NAT would keep it out";
+  // The far relay's keepalive is the connectivity check: the direct path works inbound.
+  const std::vector<std::uint8_t> keepalive{0x80, 0x7f, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7};
+  farRelay.send(s.legB, keepalive);
+  EXPECT_TRUE(
+      signalling.drainUntil([&] { return engine->stats(s.id) && engine->stats(s.id)->b.latched; }));
+  std::this_thread::sleep_for(1600ms);  // past the 1 s trial, and a sweep or two
+  signalling.drain();
+  EXPECT_FALSE(statsOf(s.id).b.fellBack);
+  EXPECT_EQ(metrics.counter("p2psip_media_fallbacks_total").value(), 0u);
+  farRelay.drain(100ms);
+  expectRelayed(phoneA, s.legA, farRelay, s.legB, 1, kSsrcA);
+  expectRelayed(farRelay, s.legB, phoneA, s.legA, 1, kSsrcB);
+}
+
+TEST_F(RelayFallbackTest, ASilentDirectPathFallsBackToTheRelay) {
+  startEngine(22560);
+  Phone phoneA("127.0.0.1");
+  Phone farRelay("127.0.0.2");  // behind a NAT that never lets our packets in: silent
+  Phone fallback("127.0.0.3");
+  const auto s = allocate(legA(phoneA.endpoint()), towardsFar(farRelay, fallback));
+  EXPECT_TRUE(signalling.drainUntil([&] { return statsOf(s.id).b.fellBack; }))
+      << "the leg never gave up the silent direct path";
+  EXPECT_EQ(metrics.counter("p2psip_media_fallbacks_total").value(), 1u);
+  EXPECT_EQ(statsOf(s.id).b.remote, fallback.endpoint());
+  // It says so through the fallback, in case the far relay still hears us directly.
+  bool announced = false;
+  for (int i = 0; i < 5 && !announced; ++i) {
+    auto got = fallback.receive(1000ms);
+    announced = got && got->bytes.size() == 16 && got->bytes[1] == 0x7f &&
+                std::string(got->bytes.begin() + 12, got->bytes.end()) == "p2pF";
+  }
+  EXPECT_TRUE(announced) << "no fallback announcement reached the fallback relay";
+  // Media goes through the fallback relay both ways now.
+  fallback.drain(200ms);
+  farRelay.drain(10ms);
+  expectRelayed(phoneA, s.legA, fallback, s.legB, 1, kSsrcA);
+  expectRelayed(fallback, s.legB, phoneA, s.legA, 1, kSsrcB);
+  // ... and the far relay, if it wakes up late, is a stranger now.
+  const auto refused = metrics.counter("p2psip_media_packets_refused_total").value();
+  farRelay.send(s.legB, rtpPacket(2, 320, kSsrcB));
+  EXPECT_FALSE(phoneA.receive(300ms));
+  EXPECT_TRUE(eventually([&] {
+    return metrics.counter("p2psip_media_packets_refused_total").value() == refused + 1;
+  }));
+}
+
+TEST_F(RelayFallbackTest, AnAnnouncementThroughTheFallbackMovesALegThatHeardTheFarRelay) {
+  startEngine(22580);
+  Phone phoneA("127.0.0.1");
+  Phone farRelay("127.0.0.2");
+  Phone fallback("127.0.0.3");
+  Phone stranger("127.0.0.4");
+  const auto s = allocate(legA(phoneA.endpoint()), towardsFar(farRelay, fallback, 1s));
+  // We hear the far relay (our side of the punch works) ...
+  expectRelayed(farRelay, s.legB, phoneA, s.legA, 1, kSsrcB);
+  // ... but it never heard us, gave up, and announces it through the fallback relay: the leg
+  // moves, and the announcement goes no further.
+  const std::vector<std::uint8_t> announcement{0x80, 0x7f, 0, 1, 0,   0,   0,   0,
+                                               0,    0,    0, 9, 'p', '2', 'p', 'F'};
+  fallback.send(s.legB, announcement);
+  EXPECT_TRUE(signalling.drainUntil([&] { return statsOf(s.id).b.fellBack; }));
+  EXPECT_FALSE(phoneA.receive(200ms)) << "an announcement is not media";
+  expectRelayed(fallback, s.legB, phoneA, s.legA, 2, kSsrcB);
+  fallback.drain(200ms);
+  expectRelayed(phoneA, s.legA, fallback, s.legB, 1, kSsrcA);
+  // Only the fallback's own IP moves a leg: a stranger's media is refused.
+  stranger.send(s.legB, rtpPacket(3, 480, kSsrcB));
+  EXPECT_FALSE(phoneA.receive(300ms));
+}
+
+TEST_F(RelayFallbackTest, AFallbackThatDoesNotFitTheLegIsRefused) {
+  startEngine(22600);
+  Phone farRelay("127.0.0.2");
+  LegConfig leg = legB(farRelay.endpoint());
+  leg.fallback = net::Endpoint{ip("::1"), 4000};
+  EXPECT_FALSE(engine->allocate(legA(), leg));
+  leg.fallback = net::Endpoint{ip("127.0.0.3"), 0};
+  EXPECT_FALSE(engine->allocate(legA(), leg));
+  const auto s = allocate(legA(), legB(farRelay.endpoint()));
+  EXPECT_FALSE(engine->setFallback(s.id, Side::B, net::Endpoint{ip("127.0.0.3"), 4000}, 0ms));
+  EXPECT_TRUE(engine->setFallback(s.id, Side::B, net::Endpoint{ip("127.0.0.3"), 4000}, 300ms));
+  EXPECT_FALSE(
+      engine->setFallback(StreamId{999}, Side::B, net::Endpoint{ip("127.0.0.3"), 4000}, 300ms));
+}
+
+TEST_F(RelayFallbackTest, AFallbackLearntLaterFromTheAnswerStartsTheTrial) {
+  startEngine(22620);
+  Phone phoneA("127.0.0.1");
+  Phone farRelay("127.0.0.2");
+  Phone fallback("127.0.0.3");
+  LegConfig leg = legB(farRelay.endpoint());
+  leg.keepAlive = true;
+  const auto s = allocate(legA(phoneA.endpoint()), leg);
+  ASSERT_TRUE(engine->setFallback(s.id, Side::B, fallback.endpoint(), 300ms));
+  EXPECT_TRUE(signalling.drainUntil([&] { return statsOf(s.id).b.fellBack; }));
+  fallback.drain(200ms);
+  expectRelayed(phoneA, s.legA, fallback, s.legB, 1, kSsrcA);
+}
+
 }  // namespace
 }  // namespace p2psip::media

@@ -8,6 +8,7 @@
 
 #include <asio/ip/address.hpp>
 
+#include "p2psip/common/clock.h"
 #include "p2psip/common/result.h"
 
 namespace p2psip::anchor {
@@ -26,6 +27,9 @@ struct AnchorConfig {
   std::size_t maxSessions = 20000;
   // m= lines anchored per call (audio, video, ...); an offer with more is answered 488.
   std::size_t maxStreamsPerSession = 8;
+  // A hole-punched path that stays silent this long (no keepalive from the far relay) is given up
+  // for the third relay kept ready as its fallback (media::LegConfig::fallback).
+  Duration punchCheck = std::chrono::seconds(2);
 
   // Checks every field; the message names the offending one.
   Result<void> validate() const;

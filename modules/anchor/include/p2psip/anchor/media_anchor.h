@@ -17,6 +17,10 @@
 // RelayControlClient allocates its streams): the offer's far side then talks to that relay's
 // side A, our relay to its side B. Bodies sent to another peer name this peer's public address
 // (the reflexive one behind a NAT) and carry our NAT class; answers to a peer name the path.
+// A hole-punched path is checked, not trusted: the answering peer also readies a third relay's
+// stream and names it in its answer (a=x-p2psip-fallback per m= line); a relay leg that hears
+// nothing from the far relay within AnchorConfig::punchCheck moves its media there, and the far
+// leg follows (media::LegConfig::fallback).
 //
 // Owned by the composition root; the RelayEngine (and the client and picker, when given) must
 // outlive it. Not thread-safe: signalling loop.
@@ -53,7 +57,8 @@ struct MediaSessionInfo {
   std::string callId;
   bool confirmed = false;  // a 2xx to the dialog-creating INVITE went through
   MediaPath path = MediaPath::Local;
-  std::string relayNode;  // with MediaPath::Relayed: the relay peer (NodeId hex)
+  std::string relayNode;     // the third relay peer (NodeId hex): Relayed, or Punched's fallback
+  bool punchFailed = false;  // hole punching failed and the media went to the fallback relay
   struct Stream {
     std::size_t mediaIndex = 0;  // the m= line
     std::string media;           // "audio", "video", ...
@@ -99,8 +104,11 @@ class MediaAnchor final : public proxy::MediaPolicy {
   // rewritten for the other side. `from` is the side that sent it.
   Result<std::string> anchorBody(Session& session, media::Side from, std::string_view body);
   // The far peer's offer needs a third relay: asks one, then finishes like onRequestOut.
+  // With `backup`, the chain is only the fallback of a hole-punched path (the media tries the
+  // direct way first).
   void chainThroughRelay(std::string callId, media::Side from,
-                         std::vector<proxy::OutboundRequest> requests, Completion done);
+                         std::vector<proxy::OutboundRequest> requests, Completion done,
+                         bool backup);
   void finishRequest(Session& session, media::Side from,
                      std::vector<proxy::OutboundRequest> requests, Completion done);
   net::Endpoint advertised(const net::Endpoint& leg) const;

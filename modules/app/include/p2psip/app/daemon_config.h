@@ -77,8 +77,10 @@ struct DaemonConfig {
   std::string mediaPhoneAddress;    // legs facing phones; default: the first listen address
   std::string mediaOverlayAddress;  // legs facing other peers; default: the peer-link address
   std::chrono::seconds mediaInactivityTimeout{60};  // a stream silent this long is released
-  std::size_t maxMediaStreams = 4000;               // relay streams at once (one per m= line)
-  std::size_t mediaThreads = 1;                     // packet-forwarding threads
+  // A hole-punched path silent this long moves to its fallback relay (anchor::AnchorConfig).
+  std::chrono::seconds mediaPunchCheck{2};
+  std::size_t maxMediaStreams = 4000;  // relay streams at once (one per m= line)
+  std::size_t mediaThreads = 1;        // packet-forwarding threads
 };
 
 // "30000-39999": the relay's port range.

@@ -54,6 +54,11 @@ class RelayEngine {
   // New remote for one side, from an SDP answer or a re-INVITE. A different endpoint re-arms that
   // leg's latch (the media moved); the same endpoint changes nothing. NotFound if not active.
   Result<void> setRemote(StreamId id, Side side, const net::Endpoint& remote);
+  // A third peer's relay for `side` to fall back to if its remote is not heard within `after`
+  // (LegConfig::fallback): the offering peer learns it from the answer. Starts a new trial of
+  // the direct path. NotFound if not active; InvalidArgument for a family mismatch, port 0 or
+  // a non-positive delay.
+  Result<void> setFallback(StreamId id, Side side, const net::Endpoint& fallback, Duration after);
   // Tears the stream down (BYE, failed call). Its ports return to the pool as soon as its media
   // thread has closed the sockets, normally within microseconds. NotFound if not active (already
   // released or timed out).

@@ -55,6 +55,14 @@ struct LegConfig {
   // anything. They open our own NAT's mapping and filter towards the far relay, and let it latch
   // onto us before any phone speaks. Relays never forward them.
   bool keepAlive = false;
+  // Hole punching with a way out (issue 5; the idea of RFC 8445's connectivity checks, without
+  // ICE on the phones): a third peer's relay stream to switch to when nothing at all is heard
+  // from `remote` within `fallbackAfter` of learning it. Until then the leg also sends its
+  // keepalives to the fallback, so that our NAT lets the fallback relay's packets in; media from
+  // the fallback's IP at any time means the far relay gave up on the direct path, and this leg
+  // follows it there (both ends switch even when only one direction failed).
+  std::optional<net::Endpoint> fallback{};
+  Duration fallbackAfter = std::chrono::seconds(2);
 };
 
 // What allocate() returns: the RTP endpoints to write into each side's SDP (RTCP is port + 1).
@@ -82,6 +90,7 @@ struct LegStats {
   net::Endpoint local{};                  // our RTP port on this side (RTCP: port + 1)
   std::optional<net::Endpoint> remote{};  // where RTP to this side's phone goes: SDP or latched
   bool latched = false;                   // remote was learnt from the phone's packets
+  bool fellBack = false;  // the direct path failed: media goes through LegConfig::fallback
 };
 
 struct StreamStats {
@@ -99,7 +108,8 @@ struct RelayTotals {
   std::uint64_t packetsDropped = 0;  // every datagram received and not forwarded
   std::uint64_t packetsMalformed = 0;
   std::uint64_t packetsRefused = 0;
-  std::uint64_t latches = 0;  // first latches and re-latches
+  std::uint64_t latches = 0;    // first latches and re-latches
+  std::uint64_t fallbacks = 0;  // legs switched to their fallback relay
   std::uint64_t streamsTimedOut = 0;
 };
 
