@@ -206,6 +206,8 @@ check "the blocked call fell back to the relayed path at the caller" \
   grep -qE "m=0 audio confirmed path=relayed punch=failed" "$work/streams-ca-cb-blocked-caller.txt"
 check "the blocked call fell back to the relayed path at the callee" \
   grep -qE "m=0 audio confirmed path=relayed punch=failed" "$work/streams-ca-cb-blocked-callee.txt"
+check "the calling peers chose all 10 paths from the callee peers' records" bash -c \
+  "[ \$(cat '$work/pa.log' '$work/ca.log' '$work/sa.log' | grep -c 'chosen as the calling peer') = 10 ]"
 check "the relay peer r carried the fallen-back call" \
   bash -c "'$p2psipctl' --control-socket '$work/r/control.sock' counters |
     awk '\$1 == \"p2psip_media_packets_forwarded_total\" && \$2 > ${forwarded_before:-0} + 50 { ok = 1 } END { exit !ok }'"

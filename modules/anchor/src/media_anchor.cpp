@@ -214,30 +214,49 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
     return;
   }
   const Side from = tagOf(first.from()) == session->callerTag ? Side::A : Side::B;
+  const Side to = media::otherSide(from);
+  NatClass remote = NatClass::Unknown;
+  std::optional<asio::ip::address> farSource;  // where the far relay's media will come from
+  bool choose = false;                         // the path is ours to choose, now
   if (session->end(from).peer && !session->pathDecided) {
-    auto told = sessionAttribute(first.body(), kPathAttribute);
-    if (auto path = told ? mediaPathFromString(*told) : std::nullopt) {
-      session->path = *path;  // the far peer answered an offer of ours and chose
+    if (auto told = sessionAttribute(first.body(), kPathAttribute)) {
+      // The far peer chose: it called us with its choice in the offer, or answered ours.
+      session->path = mediaPathFromString(*told).value_or(MediaPath::Direct);
+      session->pathDecided = true;
     } else {
-      // We answer the far peer's offer: the path is ours to choose (media_path.h).
+      // A caller that could not choose (it did not know our class): we answer, we choose.
       auto nat = sessionAttribute(first.body(), kNatAttribute);
-      const NatClass remote =
-          nat ? natClassFromString(*nat).value_or(NatClass::Unknown) : NatClass::Unknown;
-      session->path = choosePath(nat_, remote);
-      logger_.info("media path {} (this peer {}, the far peer {}) call_id={}",
-                   toString(session->path), toString(nat_), toString(remote), session->callId);
+      remote = nat ? natClassFromString(*nat).value_or(NatClass::Unknown) : NatClass::Unknown;
+      choose = true;
     }
+  } else if (!session->end(from).peer && session->end(to).peer && !session->pathDecided &&
+             method == sip::Method::Invite && requests.size() == 1 && requests.front().farPeer) {
+    // We call another peer, and its signed record says what its NAT is: the calling peer
+    // chooses the path, and readies any third relay, before the offer leaves (issue 5's overlay
+    // manager). A call forked to several peers leaves the choice to each answering peer.
+    const auto& far = *requests.front().farPeer;
+    remote = natClassFromString(far.nat).value_or(NatClass::Unknown);
+    farSource = far.publicAddress;
+    choose = remote != NatClass::Unknown;
+  } else if (!session->end(from).peer && !session->end(to).peer) {
+    session->pathDecided = true;  // both phones are ours: MediaPath::Local
+  }
+  if (choose) {
+    session->path = choosePath(nat_, remote);
     session->pathDecided = true;
-    if (session->path == MediaPath::Punched && !told && client_ != nullptr && picker_ != nullptr) {
+    logger_.info("media path {} (this peer {}, the far peer {}; chosen as the {} peer) call_id={}",
+                 toString(session->path), toString(nat_), toString(remote),
+                 session->end(from).peer ? "answering" : "calling", session->callId);
+    const bool thirdRelay =
+        session->path == MediaPath::Relayed || session->path == MediaPath::Punched;
+    if (thirdRelay && client_ != nullptr && picker_ != nullptr) {
       metrics_->paths[static_cast<int>(session->path) - 1]->inc();
-      chainThroughRelay(session->callId, from, std::move(requests), std::move(done), true);
+      // A punched path gets the third relay only as its checked fallback.
+      chainThroughRelay(session->callId, from, std::move(requests), std::move(done),
+                        session->path == MediaPath::Punched, farSource);
       return;
     }
-    if (session->path == MediaPath::Relayed && !told) {
-      if (client_ != nullptr && picker_ != nullptr) {
-        chainThroughRelay(session->callId, from, std::move(requests), std::move(done), false);
-        return;
-      }
+    if (session->path == MediaPath::Relayed) {
       metrics_->relayUnavailable.inc();
       logger_.warn(
           "media needs a third relay, and this peer has no way to ask one; trying "
@@ -245,9 +264,7 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
           session->callId);
       session->path = MediaPath::Direct;
     }
-    if (!told) metrics_->paths[static_cast<int>(session->path) - 1]->inc();
-  } else if (!session->end(from).peer && !session->end(media::otherSide(from)).peer) {
-    session->pathDecided = true;  // both phones are ours: MediaPath::Local
+    metrics_->paths[static_cast<int>(session->path) - 1]->inc();
   }
   finishRequest(*session, from, std::move(requests), std::move(done));
 }
@@ -276,7 +293,7 @@ void MediaAnchor::finishRequest(Session& session, Side from,
 
 void MediaAnchor::chainThroughRelay(std::string callId, Side from,
                                     std::vector<proxy::OutboundRequest> requests, Completion done,
-                                    bool backup) {
+                                    bool backup, std::optional<asio::ip::address> farSource) {
   auto held = std::make_shared<std::vector<proxy::OutboundRequest>>(std::move(requests));
   auto finish = std::make_shared<Completion>(std::move(done));
   std::weak_ptr<MediaAnchor*> alive = alive_;
@@ -298,8 +315,8 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
     if (!backup) session->path = MediaPath::Direct;
     finishRequest(*session, from, std::move(*held), std::move(*finish));
   };
-  picker_->pick([this, alive, callId, from, held, finish, fallBack,
-                 backup](Result<RelayPeer> relay) {
+  picker_->pick([this, alive, callId, from, held, finish, fallBack, backup,
+                 farSource](Result<RelayPeer> relay) {
     if (alive.expired()) return;
     if (!relay) {
       fallBack(relay.error().detail);
@@ -313,6 +330,14 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
       if (session != nullptr) finishRequest(*session, from, std::move(*held), std::move(*finish));
       return;
     }
+    Session* asked = find(callId);
+    if (asked == nullptr) {
+      (*finish)(tl::unexpected(MediaRefusal{500, "Server Internal Error (call ended)"}));
+      return;
+    }
+    // Answering, the offer names the far relay; calling, the far peer's record says where its
+    // media comes from.
+    const bool fromPeer = asked->end(from).peer;
     media::control::Allocate allocate;
     std::vector<std::size_t> indexes;
     const auto ours = advertised(net::Endpoint{config_.overlayAddress, 0}).address;
@@ -322,7 +347,11 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
       media::control::StreamRequest stream;
       stream.family = relay->mediaAddress.is_v6() ? media::control::AddressFamily::V6
                                                   : media::control::AddressFamily::V4;
-      if (line.remote) stream.expectedSourceA = line.remote->address;
+      if (farSource && farSource->is_v6() == relay->mediaAddress.is_v6()) {
+        stream.expectedSourceA = *farSource;
+      } else if (fromPeer && line.remote) {
+        stream.expectedSourceA = line.remote->address;
+      }
       if (ours.is_v6() == relay->mediaAddress.is_v6()) stream.expectedSourceB = ours;
       stream.clockRate = line.clockRate;
       allocate.streams.push_back(stream);
@@ -335,7 +364,7 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
     const RelayPeer peer = *relay;
     client_->request(
         peer, std::move(allocate),
-        [this, alive, callId, from, held, finish, fallBack, peer, indexes, backup,
+        [this, alive, callId, from, held, finish, fallBack, peer, indexes, backup, fromPeer,
          lines = std::move(*lines)](Result<media::control::Message> answer) {
           if (alive.expired()) return;
           const auto* allocated =
@@ -360,8 +389,10 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
           if (session->slots.size() < lines.size()) session->slots.resize(lines.size());
           for (std::size_t k = 0; k < indexes.size(); ++k) {
             const auto& s = allocated->streams[k];
+            // The far relay's address: in the offer when answering, in the answer when calling.
             session->slots[indexes[k]].chain =
-                Session::Chain{s.stream, s.sideA, s.sideB, lines[indexes[k]].remote, backup};
+                Session::Chain{s.stream, s.sideA, s.sideB,
+                               fromPeer ? lines[indexes[k]].remote : std::nullopt, backup};
           }
           session->relay = peer;
           if (backup) metrics_->fallbacksReady.inc();
@@ -378,7 +409,8 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
               client_->notify(peer, media::control::Connect{slot.chain->handle, media::Side::A,
                                                             *slot.chain->farRemote});
             }
-            const auto& leg = from == Side::A ? slot.ends.legA : slot.ends.legB;
+            const Side peerSide = fromPeer ? from : media::otherSide(from);
+            const auto& leg = peerSide == Side::A ? slot.ends.legA : slot.ends.legB;
             client_->notify(
                 peer, media::control::Connect{slot.chain->handle, media::Side::B, advertised(leg)});
           }
@@ -515,13 +547,16 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
         media::LegConfig config;
         config.local = end.local;
         if (side == from) config.remote = remote;
+        if (end.peer && slot.chain && !slot.chain->backup) {
+          config.remote = slot.chain->sideB;  // the far relay's media comes through the third
+        }
         config.latch = media::LatchPolicy::SameAddress;
         config.latchAddress = end.latchHint;
         config.clockRate = line.clockRate;
         // Towards a far relay: keepalives open our NAT for it and let it latch on us first.
         config.keepAlive = end.peer;
-        if (side == from && end.peer && slot.chain && slot.chain->backup) {
-          config.fallback = slot.chain->sideB;  // we answer, and readied the fallback
+        if (end.peer && slot.chain && slot.chain->backup) {
+          config.fallback = slot.chain->sideB;  // we chose the punch and readied its fallback
           config.fallbackAfter = config_.punchCheck;
         }
         return config;

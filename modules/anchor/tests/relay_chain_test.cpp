@@ -326,5 +326,69 @@ TEST_F(RelayChainTest, AnUnreadableFallbackIsIgnoredAndCounted) {
   EXPECT_EQ(metrics.counter("p2psip_anchor_peer_attributes_ignored_total").value(), 6u);
 }
 
+// Our phone calls a user on a far peer whose record says it is behind a symmetric NAT, as we are:
+// the calling peer chooses, and the offer already names the third relay.
+TEST_F(RelayChainTest, TheCallingPeerChoosesFromTheFarPeersRecordAndReadiesTheRelay) {
+  anchor->setReachability(NatClass::Symmetric, ip("127.0.0.2"));
+  Phone phone("127.0.0.1");
+  Phone farRelay("127.0.0.2");
+  proxy::MessageSource source;
+  source.flow.remote = phone.endpoint();
+  std::vector<proxy::OutboundRequest> out;
+  transport::Target peer;
+  peer.endpoint = net::Endpoint{ip("127.0.0.2"), 5071};
+  peer.peerIdentity = "cc33";
+  out.push_back({parse(request("INVITE", "chain-5", "a1", "", 1, offer(phone.endpoint()))), peer,
+                 true, proxy::FarPeer{"symmetric", ip("127.0.0.2")}});
+  std::optional<tl::expected<std::vector<proxy::OutboundRequest>, proxy::MediaRefusal>> sent;
+  anchor->onRequestOut(source, std::move(out), [&](auto r) { sent = std::move(r); });
+  deliverReplies();
+  ASSERT_TRUE(sent.has_value()) << "the offer waits for the third relay";
+  ASSERT_TRUE(*sent);
+  EXPECT_EQ(third->picks, 1);
+  EXPECT_EQ(third->service.streamsOf(kOurNode), 1u);
+  const auto& toPeer = (**sent).front().request;
+  EXPECT_NE(toPeer.body().find("a=x-p2psip-path:relayed"), std::string_view::npos) << toPeer.body();
+  const auto farSends = endpointsIn(toPeer.body());
+  ASSERT_EQ(farSends.size(), 1u);
+  EXPECT_EQ(farSends[0].address, ip("127.0.0.3")) << "the far peer is sent to the third relay";
+  EXPECT_EQ(metrics.counter("p2psip_anchor_paths_relayed_total").value(), 1u);
+
+  // The far peer follows the path it was told and answers with its relay's address.
+  std::string answer = offer(farRelay.endpoint());
+  answer.replace(answer.find("t=0 0\r\n"), 7, "t=0 0\r\na=x-p2psip-path:relayed\r\n");
+  auto ok = parse(response(200, "INVITE", "chain-5", "a1", 1, answer));
+  anchor->onResponseOut(ok, true);
+  deliverReplies();
+  EXPECT_EQ(ok.body().find("x-p2psip"), std::string_view::npos) << "phones see no peer talk";
+  const auto phoneSends = endpointsIn(ok.body());
+  EXPECT_EQ(anchor->snapshot().at(0).path, MediaPath::Relayed);
+  // Phone -> our relay -> third relay -> far relay, and back.
+  for (std::uint16_t seq = 1; seq <= 5; ++seq) phone.sendRtp(phoneSends[0], seq);
+  EXPECT_EQ(farRelay.receiveMediaCount(5), 5);
+  for (std::uint16_t seq = 1; seq <= 5; ++seq) farRelay.sendRtp(farSends[0], seq);
+  EXPECT_EQ(phone.receiveMediaCount(5), 5);
+}
+
+// A far peer whose record says nothing of its NAT: the answering peer chooses, as before.
+TEST_F(RelayChainTest, WithoutTheFarPeersClassTheCallerLeavesTheChoiceToTheAnswerer) {
+  anchor->setReachability(NatClass::Symmetric, ip("127.0.0.2"));
+  Phone phone("127.0.0.1");
+  proxy::MessageSource source;
+  source.flow.remote = phone.endpoint();
+  std::vector<proxy::OutboundRequest> out;
+  out.push_back({parse(request("INVITE", "chain-6", "a1", "", 1, offer(phone.endpoint()))),
+                 {},
+                 true,
+                 proxy::FarPeer{"unknown", std::nullopt}});
+  std::optional<tl::expected<std::vector<proxy::OutboundRequest>, proxy::MediaRefusal>> sent;
+  anchor->onRequestOut(source, std::move(out), [&](auto r) { sent = std::move(r); });
+  ASSERT_TRUE(sent && *sent);
+  EXPECT_EQ(third->picks, 0);
+  const auto& toPeer = (**sent).front().request;
+  EXPECT_EQ(toPeer.body().find("x-p2psip-path"), std::string_view::npos);
+  EXPECT_NE(toPeer.body().find("a=x-p2psip-nat:symmetric"), std::string_view::npos);
+}
+
 }  // namespace
 }  // namespace p2psip::anchor

@@ -37,6 +37,14 @@ class PeerDirectoryResolver final : public location::PeerResolver {
         return;
       }
       location::PeerContact contact{node, link->endpoint};
+      contact.nat = std::string(overlay::toString(record->reachability));
+      // Behind a NAT its relay's packets come from the reflexive address; on a public address,
+      // from the address it listens on.
+      if (record->reflexiveAddress) {
+        contact.publicAddress = record->reflexiveAddress;
+      } else if (record->reachability == overlay::Reachability::Public) {
+        contact.publicAddress = link->endpoint.address;
+      }
       if (!record->rendezvous) {
         done(std::move(contact));
         return;

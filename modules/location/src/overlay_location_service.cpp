@@ -398,6 +398,8 @@ class OverlayLocationService::Impl {
     b.aor = aor;
     b.contactUri = aor;
     b.flow.transport = FlowTransport::Tls;
+    b.peerNat = contact.nat;
+    b.peerPublicAddress = contact.publicAddress;
     // We are the rendezvous ourselves: the peer's own link to us is the way, and the transport
     // finds it by the peer's NodeId.
     if (!contact.via || contact.via->node == self_) {

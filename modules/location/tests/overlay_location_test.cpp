@@ -106,6 +106,16 @@ TEST_F(OverlayLocation, AUserOnAnotherPeerIsFoundThroughItsRecord) {
   EXPECT_EQ(target.flow.remote, endpoint("127.0.0.1:5072"));
   EXPECT_EQ(target.contactUri, kBob);
   EXPECT_EQ(alice.counter("p2psip_overlay_lookups_found_total"), 1u);
+  EXPECT_TRUE(target.peerNat.empty()) << "a peer whose record names no NAT class";
+}
+
+TEST_F(OverlayLocation, TheTargetCarriesWhatTheServingPeersRecordSaysOfItsNat) {
+  resolver.nats[bob.id.nodeId()] = "symmetric";
+  bob.registerUser(kBob, "sip:bob@127.0.0.1:6002", in(3600s));
+  settle();
+  auto result = lookupAt(alice, kBob);
+  ASSERT_TRUE(result && result->bindings.size() == 1u);
+  EXPECT_EQ(result->bindings[0].peerNat, "symmetric");
 }
 
 TEST_F(OverlayLocation, AUserOnThisPeerNeedsNoDhtRoundTrip) {
@@ -322,15 +332,14 @@ class SettlingGets final : public dht::LookupService {
 TEST_F(OverlayLocation, ARecordTheListenBringsIsNotDroppedByAnOlderEmptyGet) {
   SettlingGets gets(alice.dht);
   OverlayLocationService location(OverlayLocationConfig{}, alice.store, nullptr, gets, resolver,
-                                  alice.id.nodeId(), timers, wall.clock(), alice.metrics,
-                                  Logger{});
+                                  alice.id.nodeId(), timers, wall.clock(), alice.metrics, Logger{});
   std::optional<Result<LookupResult>> answer;
   location.lookup(kBob, LookupScope::Everywhere,
                   [&](Result<LookupResult> r) { answer = std::move(r); });
   settle();
   ASSERT_EQ(gets.held(), 1u);  // its answer, taken before Bob registered, is empty
   bob.registerUser(kBob, "sip:bob@127.0.0.1:6002", in(std::chrono::hours(1)));
-  settle();  // the listen delivers Bob's record first ...
+  settle();        // the listen delivers Bob's record first ...
   gets.release();  // ... then the get's older, empty answer arrives
   settle();
   for (int i = 0; i < 3 && !answer; ++i) {  // a second chance, if one is taken, is answered too

@@ -39,9 +39,12 @@ class TablePeerResolver final : public PeerResolver {
       done(makeError(ErrorCode::NotFound, "no such peer"));
       return;
     }
-    done(PeerContact{node, it->second});
+    PeerContact contact{node, it->second};
+    if (auto nat = nats.find(node); nat != nats.end()) contact.nat = nat->second;
+    done(std::move(contact));
   }
   std::map<identity::NodeId, net::Endpoint> peers;
+  std::map<identity::NodeId, std::string> nats;  // what the peer's record says of its NAT
   int calls = 0;
 };
 

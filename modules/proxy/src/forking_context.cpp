@@ -130,7 +130,7 @@ std::optional<OutboundRequest> ForkingContext::buildBranch(const BranchTarget& t
     return std::nullopt;
   }
   const bool toPeer = !built->destination.peerIdentity.empty();
-  return OutboundRequest{std::move(built->request), built->destination, toPeer};
+  return OutboundRequest{std::move(built->request), built->destination, toPeer, target.farPeer};
 }
 
 void ForkingContext::sendBranch(Branch& b, OutboundRequest&& outbound) {

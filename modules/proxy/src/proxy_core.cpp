@@ -43,6 +43,9 @@ std::optional<BranchTarget> branchTargetFor(const location::ContactBinding& bind
   target.requestUri = binding.contactUri;
   target.routes = binding.path;
   target.flow = flowTargetFor(binding, *contact);
+  if (!binding.peerNode.empty()) {
+    target.farPeer = FarPeer{binding.peerNat, binding.peerPublicAddress};
+  }
   return target;
 }
 

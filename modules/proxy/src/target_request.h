@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "p2psip/common/result.h"
+#include "p2psip/proxy/media_policy.h"
 #include "p2psip/sip/message.h"
 #include "p2psip/transport/transport.h"
 
@@ -22,6 +23,7 @@ struct BranchTarget {
   std::string requestUri;           // the new Request-URI (a Contact); empty keeps the received one
   std::vector<std::string> routes;  // Route values to put on top: a binding's Path, in order
   std::optional<transport::Target> flow;  // send over this flow instead (RFC 5626, NAT)
+  std::optional<FarPeer> farPeer;         // a user served by another peer: what it published
 };
 
 struct TargetRequestOptions {

@@ -12,15 +12,16 @@
 // dialog-creating INVITE (a CANCEL's 487 included), when the request is abandoned, and when the
 // relay reports them idle (onStreamTimedOut).
 //
-// Between two peers the path is chosen by the answering peer (media_path.h): direct relay to
-// relay, hole-punched, or chained through a third peer's relay (RelayPicker finds one,
-// RelayControlClient allocates its streams): the offer's far side then talks to that relay's
-// side A, our relay to its side B. Bodies sent to another peer name this peer's public address
-// (the reflexive one behind a NAT) and carry our NAT class; answers to a peer name the path.
-// A hole-punched path is checked, not trusted: the answering peer also readies a third relay's
-// stream and names it in its answer (a=x-p2psip-fallback per m= line); a relay leg that hears
-// nothing from the far relay within AnchorConfig::punchCheck moves its media there, and the far
-// leg follows (media::LegConfig::fallback).
+// Between two peers the path (media_path.h: direct relay to relay, hole-punched, or chained
+// through a third peer's relay that RelayPicker finds and RelayControlClient allocates streams
+// on) is chosen by the calling peer when the far peer's signed record says what its NAT is
+// (proxy::FarPeer), and otherwise by the answering peer; the chooser readies the third relay:
+// the far side talks to that relay's side A, our relay to its side B. Bodies sent to another peer
+// name this peer's public address (the reflexive one behind a NAT) and carry our NAT class; answers
+// to a peer name the path. A hole-punched path is checked, not trusted: the answering peer also
+// readies a third relay's stream and names it in its answer (a=x-p2psip-fallback per m= line); a
+// relay leg that hears nothing from the far relay within AnchorConfig::punchCheck moves its media
+// there, and the far leg follows (media::LegConfig::fallback).
 //
 // Owned by the composition root; the RelayEngine (and the client and picker, when given) must
 // outlive it. Not thread-safe: signalling loop.
@@ -105,10 +106,11 @@ class MediaAnchor final : public proxy::MediaPolicy {
   Result<std::string> anchorBody(Session& session, media::Side from, std::string_view body);
   // The far peer's offer needs a third relay: asks one, then finishes like onRequestOut.
   // With `backup`, the chain is only the fallback of a hole-punched path (the media tries the
-  // direct way first).
+  // direct way first). `farSource`: where the far relay's media comes from, when this peer
+  // calls (from the far peer's record); answering, the offer's address says it.
   void chainThroughRelay(std::string callId, media::Side from,
-                         std::vector<proxy::OutboundRequest> requests, Completion done,
-                         bool backup);
+                         std::vector<proxy::OutboundRequest> requests, Completion done, bool backup,
+                         std::optional<asio::ip::address> farSource);
   void finishRequest(Session& session, media::Side from,
                      std::vector<proxy::OutboundRequest> requests, Completion done);
   net::Endpoint advertised(const net::Endpoint& leg) const;

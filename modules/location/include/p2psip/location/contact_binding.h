@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,12 @@ struct ContactBinding {
   // Not a phone of ours: the AOR is served by another overlay peer, reached over a TLS peer link
   // to flow.remote whose key must hash to this NodeId (hex). contactUri is then the AOR itself.
   std::string peerNode;
+  // With peerNode: what that peer's signed record says of its media reachability, so that the
+  // calling peer can choose the media path (anchor/): its NAT class as the overlay writes it
+  // ("public", "restricted-cone", "symmetric", ...; empty if unknown) and the public address its
+  // relay's packets come from.
+  std::string peerNat;
+  std::optional<asio::ip::address> peerPublicAddress;
 };
 
 }  // namespace p2psip::location

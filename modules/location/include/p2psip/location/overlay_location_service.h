@@ -53,6 +53,9 @@ struct PeerContact {
   // Set when the peer is reached through its rendezvous: requests go over a link to `via` with
   // the Route set [via, node], and the rendezvous forwards them over the link the peer opened.
   std::optional<Rendezvous> via = std::nullopt;
+  // Its media reachability (ContactBinding::peerNat, peerPublicAddress).
+  std::string nat{};
+  std::optional<asio::ip::address> publicAddress = std::nullopt;
   friend bool operator==(const PeerContact&, const PeerContact&) = default;
 };
 class PeerResolver {

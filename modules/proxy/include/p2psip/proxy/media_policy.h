@@ -11,8 +11,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <asio/ip/address.hpp>
 
 #include "p2psip/common/result.h"
 #include "p2psip/sip/message.h"
@@ -28,10 +31,18 @@ struct MessageSource {
 };
 
 // One copy of a request ready to go to one target: §16.6 applied, our Via on top.
+// What the overlay says of the peer a request goes to (its signed peer record): enough for the
+// calling peer to choose the media path before the offer leaves.
+struct FarPeer {
+  std::string nat;  // NAT class as the overlay writes it ("symmetric", ...); empty if unknown
+  std::optional<asio::ip::address> publicAddress;  // where its relay's media comes from
+};
+
 struct OutboundRequest {
   sip::Message request;
   transport::Target destination;
   bool toPeer = false;  // `destination` is an overlay peer link (pinned to a NodeId)
+  std::optional<FarPeer> farPeer = std::nullopt;  // with toPeer, when the lookup found a record
 };
 
 // Why the policy could not anchor a request's media; the proxy answers the request with it
