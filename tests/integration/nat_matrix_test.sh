@@ -114,6 +114,13 @@ for site in $sites; do
     bash -c "for i in \$(seq 150); do [ \"\$('$p2psipctl' --control-socket '$work/$site/control.sock' overlay | sed -n 's/^nat: //p')\" = ${expected_nat[$site]} ] && exit 0; sleep 0.2; done; exit 1"
 done
 
+# Whether other peers can open links to it, as a reflector found by connecting back.
+for site in $sites; do
+  case "$site" in r | pa | pb) inbound=accepted ;; *) inbound=refused ;; esac
+  check "peer $site learns that inbound links are $inbound" \
+    bash -c "for i in \$(seq 150); do '$p2psipctl' --control-socket '$work/$site/control.sock' overlay | grep -qx 'inbound_links: $inbound' && exit 0; sleep 0.2; done; exit 1"
+done
+
 # A peer behind a NAT is reachable once it holds a link to a relay peer and published it.
 for site in ca cb sa sb; do
   check "peer $site is reachable through a rendezvous peer" \

@@ -504,6 +504,9 @@ class Daemon::Impl {
       if (reachability_ && !reachability_->observed.empty()) {
         out << "reflexive: " << reachability_->observed.front().toString() << "\n";
       }
+      out << "inbound_links: "
+          << (reachability_ ? reachability::toString(reachability_->inboundLinks) : "unmeasured")
+          << "\n";
       out << "rendezvous: " << (rendezvous_ ? rendezvous_->node.substr(0, 16) : "none") << "\n";
       out << "relay_offered: " << (relays_->stats().offering ? "yes" : "no") << "\n";
       out << "reflector: " << (reflector_ ? reflector_->primaryEndpoint().toString() : "none")
@@ -560,6 +563,7 @@ class Daemon::Impl {
       }
     }
     if (probe.reflectors.empty()) return;
+    probe.connectBackPort = config_.peerListen->port;  // can other peers open links to us?
     prober_ = std::make_unique<reachability::Prober>(loop_, timers_, metrics_, probe, Logger(log_));
     auto started = prober_->start([this](const reachability::Reachability& result) {
       reachability_ = result;
@@ -579,7 +583,11 @@ class Daemon::Impl {
     std::optional<asio::ip::address> reflexive;
     if (result.natted && !result.observed.empty()) reflexive = result.observed.front().address;
     if (anchor_) anchor_->setReachability(toAnchorNat(result.natClass), reflexive);
-    natted_ = result.natted && result.natClass != reachability::NatClass::Unknown;
+    // A peer that others cannot open links to (a reflector's connect-back failed, or, when no
+    // reflector could say, a NAT or firewall was measured) is reached through a rendezvous.
+    const bool measured = result.inboundLinks != reachability::InboundLinks::Unknown ||
+                          result.natClass != reachability::NatClass::Unknown;
+    needsRendezvous_ = measured && !result.acceptsInboundLinks();
     // A relay behind a NAT is no use to others: only a measured public peer offers relaying.
     if (relayService_ && result.natClass == reachability::NatClass::Public &&
         !relays_->stats().offering) {
@@ -588,7 +596,7 @@ class Daemon::Impl {
       if (!offered) log_->warn("cannot offer relaying: {}", offered.error().detail);
       scheduleCapacityUpdates();
     }
-    if (natted_) {
+    if (needsRendezvous_) {
       ensureRendezvous();
     } else if (rendezvous_) {
       rendezvous_.reset();
@@ -613,7 +621,14 @@ class Daemon::Impl {
 
   void publishPeerRecord() {
     overlay::PeerPublication p;
-    p.endpoints = {overlay::PeerEndpoint{overlay::LinkTransport::Tls, *config_.peerListen}};
+    net::Endpoint link = *config_.peerListen;
+    // Behind a NAT that forwards our peer-link port (a reflector connected back through it),
+    // others reach us at the public address.
+    if (reachability_ && reachability_->natted && !reachability_->observed.empty() &&
+        reachability_->inboundLinks == reachability::InboundLinks::Accepted) {
+      link.address = reachability_->observed.front().address;
+    }
+    p.endpoints = {overlay::PeerEndpoint{overlay::LinkTransport::Tls, link}};
     p.capabilities = config_.offerRelay ? overlay::kCapabilityRelay : 0u;
     if (reachability_) {
       p.reachability = toOverlayReachability(reachability_->natClass);
@@ -633,7 +648,7 @@ class Daemon::Impl {
   // by construction) and publishes it as its rendezvous: callers route through it, and it
   // forwards over our link (RFC 5626's idea, between peers).
   void ensureRendezvous() {
-    if (!natted_ || rendezvous_ || findingRendezvous_ || gate_.draining()) return;
+    if (!needsRendezvous_ || rendezvous_ || findingRendezvous_ || gate_.draining()) return;
     findingRendezvous_ = true;
     relays_->findRelays(
         1, identity_.nodeId(), [this](Result<std::vector<overlay::RelayRecord>> found) {
@@ -766,7 +781,7 @@ class Daemon::Impl {
   std::unique_ptr<reachability::Reflector> reflector_;
   std::unique_ptr<reachability::Prober> prober_;
   std::optional<reachability::Reachability> reachability_;  // the last measurement
-  bool natted_ = false;                          // measured behind a NAT: needs a rendezvous
+  bool needsRendezvous_ = false;  // others cannot open links to us: keep one to a rendezvous
   std::optional<anchor::RelayPeer> rendezvous_;  // the peer that takes our inbound signalling
   bool findingRendezvous_ = false;
   std::uint64_t rendezvousProbes_ = 0;

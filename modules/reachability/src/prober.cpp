@@ -43,6 +43,8 @@ class Prober::Impl final : public DatagramSocket::Owner {
     for (const auto& reflector : config_.reflectors) addTransaction(reflector, false);
     // RFC 5780 §4.4: the filtering test asks the first reflector to answer from its other port.
     addTransaction(config_.reflectors.front(), true);
+    // Whether peers can open links to us: the first reflector tries (CONNECT-BACK).
+    if (config_.connectBackPort) addTransaction(config_.reflectors.front(), false, true);
     socket_->start();
     for (std::size_t i = 0; i < transactions_.size(); ++i) transmit(i);
     return {};
@@ -85,6 +87,10 @@ class Prober::Impl final : public DatagramSocket::Owner {
     } else {
       t->outcome.errorCode = response->errorCode->code;
     }
+    if (t->outcome.connectBack && response->connectResult &&
+        *response->connectResult != ConnectResult::NotTried) {
+      t->outcome.connectAccepted = *response->connectResult == ConnectResult::Accepted;
+    }
     finish(*t);
     completeIfDone();
   }
@@ -95,12 +101,13 @@ class Prober::Impl final : public DatagramSocket::Owner {
     BindingOutcome outcome;
     std::string request;  // retransmissions resend these bytes (RFC 5389 §7.2.1)
     Duration rto{};
+    TimePoint started{};
     TimerId timer = kNoTimer;
     bool done = false;
   };
   enum class State { Idle, Running, Finished };
 
-  void addTransaction(const net::Endpoint& reflector, bool changePort) {
+  void addTransaction(const net::Endpoint& reflector, bool changePort, bool connectBack = false) {
     Transaction t;
     // RFC 5389 §6: uniformly random, so an off-path attacker cannot forge an answer.
     for (std::size_t i = 0; i < t.id.size(); i += 4) {
@@ -109,14 +116,17 @@ class Prober::Impl final : public DatagramSocket::Owner {
     }
     t.outcome.reflector = reflector;
     t.outcome.changePort = changePort;
+    t.outcome.connectBack = connectBack;
     StunMessage request;
     request.messageClass = StunClass::Request;
     request.method = kBindingMethod;
     request.transactionId = t.id;
     if (changePort) request.changeRequest = ChangeRequest{false, true};
+    if (connectBack) request.connectBackPort = config_.connectBackPort;
     request.fingerprint = config_.fingerprint;
     t.request = encodeStun(request);
     t.rto = config_.initialRto;
+    t.started = timers_.now();
     transactions_.push_back(std::move(t));
   }
 
@@ -153,6 +163,15 @@ class Prober::Impl final : public DatagramSocket::Owner {
     if (t.outcome.transmissions < config_.maxTransmissions) {
       transmit(index);
       return;
+    }
+    // The reflector answers a connect-back only when its TCP attempt ends (its timeout, when
+    // our NAT drops the SYN): wait for that rather than for the usual schedule.
+    if (t.outcome.connectBack) {
+      const Duration left = t.started + config_.connectBackWait - timers_.now();
+      if (left > Duration::zero()) {
+        t.timer = timers_.schedule(left, [this, index] { onTimer(index); });
+        return;
+      }
     }
     timeouts_.inc();
     finish(t);

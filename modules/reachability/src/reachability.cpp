@@ -46,6 +46,18 @@ const char* toString(FilteringBehavior f) {
   return "unknown";
 }
 
+const char* toString(InboundLinks l) {
+  switch (l) {
+    case InboundLinks::Accepted:
+      return "accepted";
+    case InboundLinks::Refused:
+      return "refused";
+    case InboundLinks::Unknown:
+      break;
+  }
+  return "unknown";
+}
+
 namespace {
 
 MappingBehavior mappingOf(const std::vector<BindingOutcome>& outcomes, std::size_t& answers) {
@@ -55,7 +67,7 @@ MappingBehavior mappingOf(const std::vector<BindingOutcome>& outcomes, std::size
   for (const auto& o : outcomes) {
     // Only plain requests: a change-port request goes to the same destination as the plain one
     // to that reflector, so its mapping says nothing new (RFC 5780 §4.3 varies the destination).
-    if (o.changePort || !o.mapped) continue;
+    if (o.changePort || o.connectBack || !o.mapped) continue;
     ++answers;
     if (!first) {
       first = o.mapped;
@@ -118,6 +130,11 @@ Reachability classify(const net::Endpoint& local, std::vector<BindingOutcome> ou
     }
     // RFC 5389 §2: a reflexive transport address other than our own means a NAT in between.
     if (*o.mapped != local) r.natted = true;
+  }
+  for (const auto& o : r.outcomes) {
+    if (o.connectBack && o.connectAccepted) {
+      r.inboundLinks = *o.connectAccepted ? InboundLinks::Accepted : InboundLinks::Refused;
+    }
   }
   std::size_t plainAnswers = 0;
   r.mapping = mappingOf(r.outcomes, plainAnswers);

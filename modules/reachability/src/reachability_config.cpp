@@ -45,6 +45,11 @@ Result<void> validate(const ReflectorConfig& config) {
     return invalid("rateLimit.perSourceBurst must be at least 1");
   }
   if (rl.maxSources == 0) return invalid("rateLimit.maxSources must be at least 1");
+  if (config.connectBackTimeout <= Duration::zero() ||
+      config.connectBackTimeout > std::chrono::seconds(30)) {
+    return invalid("reflector connectBackTimeout must be in (0, 30 s]");
+  }
+  if (config.maxConnectBacks > 4096) return invalid("reflector maxConnectBacks must be 0-4096");
   if (!positiveFinite(rl.totalRate) || rl.totalRate > kMaxRate) {
     return invalid("rateLimit.totalRate must be positive");
   }
@@ -89,6 +94,13 @@ Result<void> validate(const ProberConfig& config) {
   if (config.finalWaitFactor == 0 || config.finalWaitFactor > kMaxFinalWaitFactor) {
     return invalid("prober finalWaitFactor must be 1-64");
   }
+  if (config.connectBackPort && *config.connectBackPort == 0) {
+    return invalid("prober connectBackPort must not be 0");
+  }
+  if (config.connectBackWait <= Duration::zero() ||
+      config.connectBackWait > std::chrono::seconds(60)) {
+    return invalid("prober connectBackWait must be in (0, 60 s]");
+  }
   return {};
 }
 
@@ -96,7 +108,8 @@ Duration worstCaseDuration(const ProberConfig& config) {
   // Transmissions at 0, RTO, 3 RTO, ..., (2^(Rc-1) - 1) RTO, then Rm x RTO of silence.
   const unsigned rc = std::min(config.maxTransmissions, kMaxTransmissionsLimit);
   const auto lastSend = config.initialRto * ((1LL << (rc == 0 ? 0 : rc - 1)) - 1);
-  return lastSend + config.initialRto * config.finalWaitFactor;
+  const Duration schedule = lastSend + config.initialRto * config.finalWaitFactor;
+  return config.connectBackPort ? std::max(schedule, config.connectBackWait) : schedule;
 }
 
 }  // namespace p2psip::reachability

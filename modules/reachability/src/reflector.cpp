@@ -2,8 +2,13 @@
 #include "p2psip/reachability/reflector.h"
 
 #include <array>
+#include <map>
+#include <memory>
 #include <string>
 #include <utility>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
 #include "datagram_socket.h"
 #include "p2psip/reachability/stun_message.h"
@@ -27,6 +32,10 @@ class Reflector::Impl final : public DatagramSocket::Owner {
         malformed_(metrics.counter("p2psip_reachability_requests_malformed_total")),
         ignored_(metrics.counter("p2psip_reachability_datagrams_ignored_total")),
         sendErrors_(metrics.counter("p2psip_reachability_send_errors_total")),
+        connectAccepted_(metrics.counter("p2psip_reachability_connect_backs_accepted_total")),
+        connectNotAccepted_(
+            metrics.counter("p2psip_reachability_connect_backs_not_accepted_total")),
+        connectNotTried_(metrics.counter("p2psip_reachability_connect_backs_not_tried_total")),
         sources_(metrics.gauge("p2psip_reachability_rate_limited_sources")) {}
 
   ~Impl() { stop(); }
@@ -53,6 +62,13 @@ class Reflector::Impl final : public DatagramSocket::Owner {
   }
 
   void stop() {
+    // Attempts in progress end without an answer; their handlers find them gone.
+    for (auto& [id, attempt] : connectBacks_) {
+      asio::error_code ignored;
+      attempt->tcp.close(ignored);
+      attempt->timer.cancel();
+    }
+    connectBacks_.clear();
     for (auto& s : sockets_) {
       if (s) s->detach();
       s.reset();
@@ -113,21 +129,86 @@ class Reflector::Impl final : public DatagramSocket::Owner {
     const bool changePort = request->changeRequest && request->changeRequest->changePort;
     // RFC 5780 §6.1: answer from the port the request did not reach when asked to change it.
     const std::size_t answerFrom = changePort ? 1 - arrivedOn : arrivedOn;
-
-    StunMessage answer;
-    answer.messageClass = StunClass::SuccessResponse;
-    answer.method = kBindingMethod;
-    answer.transactionId = request->transactionId;
-    answer.xorMappedAddress = from;                         // RFC 5389 §7.3.1
-    answer.responseOrigin = sockets_[answerFrom]->local();  // RFC 5780 §7.3
-    answer.fingerprint = config_.fingerprint;
-    if (send(answerFrom, encodeStun(answer), from)) {
-      answers_.inc();
-      if (changePort) changePortAnswers_.inc();
+    if (request->connectBackPort && !changePort) {
+      connectBack(arrivedOn, from, request->transactionId, *request->connectBackPort);
+      return;
+    }
+    if (answerBinding(answerFrom, from, request->transactionId, std::nullopt) && changePort) {
+      changePortAnswers_.inc();
     }
   }
 
  private:
+  // One CONNECT-BACK in progress: a TCP connection to the asker's IP at the port it named; the
+  // Binding answer waits for it (RFC 5389 §7.3 lets a server take its time; the asker
+  // retransmits meanwhile, and those copies are recognised by transaction ID).
+  struct ConnectBack {
+    explicit ConnectBack(asio::io_context& io) : tcp(io), timer(io) {}
+    std::size_t socket = 0;
+    net::Endpoint from;
+    std::uint16_t port = 0;
+    asio::ip::tcp::socket tcp;
+    asio::steady_timer timer;
+  };
+
+  bool answerBinding(std::size_t socket, const net::Endpoint& to, const TransactionId& id,
+                     std::optional<ConnectResult> result) {
+    StunMessage answer;
+    answer.messageClass = StunClass::SuccessResponse;
+    answer.method = kBindingMethod;
+    answer.transactionId = id;
+    answer.xorMappedAddress = to;                       // RFC 5389 §7.3.1
+    answer.responseOrigin = sockets_[socket]->local();  // RFC 5780 §7.3
+    answer.connectResult = result;
+    answer.fingerprint = config_.fingerprint;
+    if (!send(socket, encodeStun(answer), to)) return false;
+    answers_.inc();
+    return true;
+  }
+
+  void connectBack(std::size_t socket, const net::Endpoint& from, const TransactionId& id,
+                   std::uint16_t port) {
+    if (connectBacks_.count(id) > 0) return;  // a retransmission: the attempt is under way
+    const net::Endpoint target{from.address, port};
+    if (connectBacks_.size() >= config_.maxConnectBacks || target.address.is_multicast() ||
+        target.address.is_unspecified()) {
+      connectNotTried_.inc();
+      answerBinding(socket, from, id, ConnectResult::NotTried);
+      return;
+    }
+    auto attempt = std::make_shared<ConnectBack>(loop_.context());
+    attempt->socket = socket;
+    attempt->from = from;
+    attempt->port = port;
+    connectBacks_.emplace(id, attempt);
+    std::weak_ptr<bool> alive = alive_;
+    attempt->timer.expires_after(config_.connectBackTimeout);
+    attempt->timer.async_wait([this, alive, id](const asio::error_code& ec) {
+      if (!ec && !alive.expired()) endConnectBack(id, false);
+    });
+    attempt->tcp.async_connect(target.toTcp(), [this, alive, id](const asio::error_code& ec) {
+      if (ec != asio::error::operation_aborted && !alive.expired()) endConnectBack(id, !ec);
+    });
+  }
+
+  void endConnectBack(const TransactionId& id, bool accepted) {
+    auto it = connectBacks_.find(id);
+    if (it == connectBacks_.end()) return;
+    auto attempt = std::move(it->second);
+    connectBacks_.erase(it);
+    asio::error_code ignored;
+    attempt->tcp.close(ignored);  // the handshake was the test; nothing is said on it
+    attempt->timer.cancel();
+    (accepted ? connectAccepted_ : connectNotAccepted_).inc();
+    logger_.debug("reachability: connect-back to {} port {}: {}",
+                  net::addressToString(attempt->from.address), attempt->port,
+                  accepted ? "accepted" : "not accepted");
+    if (sockets_[attempt->socket]) {
+      answerBinding(attempt->socket, attempt->from, id,
+                    accepted ? ConnectResult::Accepted : ConnectResult::NotAccepted);
+    }
+  }
+
   void answerError(std::size_t socket, const net::Endpoint& to, const StunMessage& request,
                    std::uint16_t code, std::string reason, std::vector<std::uint16_t> unknown) {
     StunMessage answer;
@@ -163,7 +244,12 @@ class Reflector::Impl final : public DatagramSocket::Owner {
   Counter& malformed_;
   Counter& ignored_;
   Counter& sendErrors_;
+  Counter& connectAccepted_;
+  Counter& connectNotAccepted_;
+  Counter& connectNotTried_;
   Gauge& sources_;
+  std::map<TransactionId, std::shared_ptr<ConnectBack>> connectBacks_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // handlers outliving us see it gone
 };
 
 Reflector::Reflector(net::EventLoop& loop, const TimerService& clock, MetricsRegistry& metrics,

@@ -285,6 +285,22 @@ Result<StunMessage> decodeStun(std::string_view datagram, const StunDecodeLimits
         }
         break;
       }
+      case attribute::kConnectBack: {
+        if (*attrLength != 4) return malformed("CONNECT-BACK is not 4 bytes");
+        ByteReader cb(*value);
+        const std::uint16_t port = *cb.u16("CONNECT-BACK");
+        if (port == 0) return malformed("CONNECT-BACK names port 0");
+        if (!msg.connectBackPort) msg.connectBackPort = port;
+        break;
+      }
+      case attribute::kConnectResult: {
+        if (*attrLength != 4) return malformed("CONNECT-RESULT is not 4 bytes");
+        ByteReader cr(*value);
+        const std::uint32_t result = *cr.u32("CONNECT-RESULT");
+        if (result > 2) return malformed("CONNECT-RESULT has an unknown value");
+        if (!msg.connectResult) msg.connectResult = static_cast<ConnectResult>(result);
+        break;
+      }
       case attribute::kErrorCode:
         if (!msg.errorCode) {
           if (auto ok = decodeErrorCode(*value, msg); !ok) return tl::unexpected(ok.error());
@@ -325,6 +341,17 @@ std::string encodeStun(const StunMessage& message) {
   }
   if (message.mappedAddress) {
     encodeAddress(body, attribute::kMappedAddress, *message.mappedAddress, nullptr);
+  }
+  if (message.connectBackPort) {
+    body.u16(attribute::kConnectBack);
+    body.u16(4);
+    body.u16(*message.connectBackPort);
+    body.u16(0);
+  }
+  if (message.connectResult) {
+    body.u16(attribute::kConnectResult);
+    body.u16(4);
+    body.u32(static_cast<std::uint32_t>(*message.connectResult));
   }
   if (message.changeRequest) {
     body.u16(attribute::kChangeRequest);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 
 #include "p2psip/common/timer_queue.h"
@@ -251,6 +252,66 @@ TEST_F(ProberTest, StartRefusesBadConfigAndSecondStart) {
   Prober prober(loop_, timers, metrics_, good);
   ASSERT_TRUE(prober.start([](const Reachability&) {}));
   EXPECT_FALSE(prober.start([](const Reachability&) {}));
+}
+
+TEST_F(ProberTest, AReflectorConnectsBackToSayWhetherInboundLinksReachUs) {
+  net::AsioTimerService timers(loop_);
+  auto r1 = startReflector("127.0.0.2:0", timers);
+  auto r2 = startReflector("127.0.0.3:0", timers);
+  // Our "peer-link listener": a TCP port that accepts.
+  asio::ip::tcp::acceptor listener(loop_.context(),
+                                   asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const auto listening = listener.local_endpoint().port();
+  // And a port where nothing listens: connections are refused.
+  std::uint16_t closed = 0;
+  {
+    asio::ip::tcp::acceptor probe(loop_.context(),
+                                  asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    closed = probe.local_endpoint().port();
+  }
+  for (const auto& [port, expected] :
+       {std::pair{listening, InboundLinks::Accepted}, std::pair{closed, InboundLinks::Refused}}) {
+    ProberConfig config;
+    config.local = ep("127.0.0.1:0");
+    config.reflectors = {r1->primaryEndpoint(), r2->primaryEndpoint()};
+    config.initialRto = 50ms;
+    config.connectBackPort = port;
+    Prober prober(loop_, timers, metrics_, config);
+    std::optional<Reachability> result;
+    ASSERT_TRUE(prober.start([&](const Reachability& r) { result = r; }));
+    ASSERT_TRUE(loop_.runUntil([&] { return result.has_value(); }, 10s));
+    EXPECT_EQ(result->inboundLinks, expected) << "port " << port;
+    EXPECT_EQ(result->acceptsInboundLinks(), expected == InboundLinks::Accepted);
+    // The extra Binding to the first reflector does not count as a second mapping observation.
+    EXPECT_EQ(result->mapping, MappingBehavior::EndpointIndependent);
+    EXPECT_EQ(result->natClass, NatClass::Public);
+    ASSERT_EQ(result->outcomes.size(), 4u);
+    EXPECT_TRUE(result->outcomes[3].connectBack);
+  }
+  EXPECT_EQ(counter("p2psip_reachability_connect_backs_accepted_total"), 1u);
+  EXPECT_EQ(counter("p2psip_reachability_connect_backs_not_accepted_total"), 1u);
+}
+
+TEST_F(ProberTest, AReflectorAtItsConnectBackLimitSaysNotTriedAndTheAnswerIsUnknown) {
+  net::AsioTimerService timers(loop_);
+  ReflectorConfig reflectorConfig;
+  reflectorConfig.primary = ep("127.0.0.2:0");
+  reflectorConfig.maxConnectBacks = 0;
+  Reflector reflector(loop_, timers, metrics_, reflectorConfig);
+  ASSERT_TRUE(reflector.start());
+  ProberConfig config;
+  config.local = ep("127.0.0.1:0");
+  config.reflectors = {reflector.primaryEndpoint()};
+  config.initialRto = 50ms;
+  config.connectBackPort = 9;
+  Prober prober(loop_, timers, metrics_, config);
+  std::optional<Reachability> result;
+  ASSERT_TRUE(prober.start([&](const Reachability& r) { result = r; }));
+  ASSERT_TRUE(loop_.runUntil([&] { return result.has_value(); }, 10s));
+  EXPECT_EQ(result->inboundLinks, InboundLinks::Unknown);
+  EXPECT_EQ(counter("p2psip_reachability_connect_backs_not_tried_total"), 1u);
+  // Unknown falls back to what the classification implies.
+  EXPECT_EQ(result->acceptsInboundLinks(), !result->natted && result->natClass == NatClass::Public);
 }
 
 }  // namespace

@@ -286,5 +286,44 @@ TEST(StunMessage, SurvivesPseudoRandomInput) {
   SUCCEED();
 }
 
+TEST(StunMessage, ConnectBackAndItsResultRoundTrip) {
+  StunMessage m;
+  m.transactionId = someId();
+  m.connectBackPort = 5071;
+  const std::string wire = encodeStun(m);
+  // CONNECT-BACK: type 0xC0C1 (comprehension-optional), length 4, port, 2 reserved bytes.
+  EXPECT_EQ(wire.substr(20, 8), bytes({0xC0, 0xC1, 0x00, 0x04, 0x13, 0xCF, 0, 0}));
+  auto d = decodeStun(wire);
+  ASSERT_TRUE(d) << d.error().detail;
+  EXPECT_EQ(d->connectBackPort, std::optional<std::uint16_t>(5071));
+  EXPECT_TRUE(d->unknownRequired.empty());
+
+  StunMessage answer;
+  answer.messageClass = StunClass::SuccessResponse;
+  answer.transactionId = someId();
+  for (auto result :
+       {ConnectResult::Accepted, ConnectResult::NotAccepted, ConnectResult::NotTried}) {
+    answer.connectResult = result;
+    auto back = decodeStun(encodeStun(answer));
+    ASSERT_TRUE(back) << back.error().detail;
+    EXPECT_EQ(back->connectResult, result);
+  }
+}
+
+TEST(StunMessage, BadConnectBackAttributesAreMalformed) {
+  const auto withAttribute = [](std::initializer_list<int> attribute) {
+    const std::string body = bytes(attribute);
+    std::string wire = header(0x0001, static_cast<std::uint16_t>(body.size()));
+    std::copy(someId().begin(), someId().end(), wire.begin() + 8);
+    return wire + body;
+  };
+  EXPECT_FALSE(decodeStun(withAttribute({0xC0, 0xC1, 0x00, 0x02, 0x13, 0xCF, 0, 0})))
+      << "wrong length";
+  EXPECT_FALSE(decodeStun(withAttribute({0xC0, 0xC1, 0x00, 0x04, 0x00, 0x00, 0, 0}))) << "port 0";
+  EXPECT_FALSE(decodeStun(withAttribute({0xC0, 0xC2, 0x00, 0x04, 0, 0, 0, 3})))
+      << "an unknown result";
+  EXPECT_TRUE(decodeStun(withAttribute({0xC0, 0xC2, 0x00, 0x04, 0, 0, 0, 1})));
+}
+
 }  // namespace
 }  // namespace p2psip::reachability

@@ -36,7 +36,13 @@ enum class FilteringBehavior : std::uint8_t { Unknown, Open, Filtered };
 //   Unknown:        too few answers to say (see Reachability::notes).
 enum class NatClass : std::uint8_t { Public, FullCone, RestrictedCone, Symmetric, Unknown };
 
+// Whether other peers can open a link (TCP) to us: asked of a reflector, which tries to connect
+// back to our reflexive IP at our peer-link port (stun_message.h, CONNECT-BACK). Unknown when no
+// reflector could say (an older one, or its limits).
+enum class InboundLinks : std::uint8_t { Unknown, Accepted, Refused };
+
 const char* toString(NatClass c);
+const char* toString(InboundLinks l);
 const char* toString(MappingBehavior m);
 const char* toString(FilteringBehavior f);
 
@@ -47,7 +53,11 @@ struct BindingOutcome {
   std::optional<net::Endpoint> mapped;        // XOR-MAPPED-ADDRESS of a success response
   std::optional<net::Endpoint> answeredFrom;  // source address of the response datagram
   std::optional<std::uint16_t> errorCode;     // an error response's code (RFC 5389 §15.6)
-  unsigned transmissions = 0;                 // requests sent, retransmissions included
+  // The request asked the reflector to connect back (it is a plain Binding otherwise, but not
+  // counted for the mapping: it goes to the first reflector again); its answer's verdict.
+  bool connectBack = false;
+  std::optional<bool> connectAccepted;
+  unsigned transmissions = 0;  // requests sent, retransmissions included
 
   bool succeeded() const { return mapped.has_value(); }
   bool answered() const { return answeredFrom.has_value(); }
@@ -61,7 +71,15 @@ struct Reachability {
   MappingBehavior mapping = MappingBehavior::Unknown;
   FilteringBehavior filtering = FilteringBehavior::Unknown;
   NatClass natClass = NatClass::Unknown;
+  InboundLinks inboundLinks = InboundLinks::Unknown;
   std::vector<std::string> notes;  // why something is Unknown, or what was odd; for logs
+
+  // Other peers can open links to us: measured when a reflector connected back, else inferred
+  // (no translation and open filtering). A peer that cannot needs a rendezvous.
+  bool acceptsInboundLinks() const {
+    if (inboundLinks != InboundLinks::Unknown) return inboundLinks == InboundLinks::Accepted;
+    return !natted && natClass == NatClass::Public;
+  }
 
   // Unsolicited UDP from any peer reaches us at observed.front() (RFC 4787 §5, EIF).
   bool acceptsUnsolicitedUdp() const {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "p2psip/common/clock.h"
@@ -35,6 +36,11 @@ struct ReflectorConfig {
   RateLimitConfig rateLimit;
   // Append FINGERPRINT to answers (RFC 5389 §15.5), which helps clients demultiplex.
   bool fingerprint = true;
+  // CONNECT-BACK: how long a TCP connection back to the asker may take to be accepted, and how
+  // many may be in progress at once (more are answered "not tried"). Each costs a socket, so
+  // both are bounded; the rate limit above bounds how often one source can ask.
+  Duration connectBackTimeout = std::chrono::seconds(2);
+  std::size_t maxConnectBacks = 16;
 };
 
 struct ProberConfig {
@@ -53,6 +59,11 @@ struct ProberConfig {
   unsigned maxTransmissions = 5;
   unsigned finalWaitFactor = 4;
   bool fingerprint = true;  // append FINGERPRINT to requests (RFC 5389 §15.5)
+  // Our peer-link (TCP) port: when set, the first reflector is also asked to connect back to our
+  // reflexive IP at it (CONNECT-BACK), and the probe waits up to connectBackWait for the verdict
+  // (the reflector answers once its attempt ends: at most its connectBackTimeout).
+  std::optional<std::uint16_t> connectBackPort;
+  Duration connectBackWait = std::chrono::seconds(3);
 };
 
 // InvalidArgument naming the first bad field.

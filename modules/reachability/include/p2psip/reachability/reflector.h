@@ -13,7 +13,13 @@
 // Every datagram costs O(1) time and no memory beyond a bounded rate-limit table: requests over a
 // source's or the total token bucket are dropped and counted, malformed datagrams are dropped and
 // counted (RFC 5389 §7.3: silently discarded), and nothing is kept per transaction: Binding
-// changes no state, so a retransmitted request is simply answered again.
+// changes no state, so a retransmitted request is simply answered again. The one exception is
+// CONNECT-BACK (stun_message.h): the reflector opens a TCP connection to the asker's source IP
+// at the port named, closes it as soon as it is accepted (or after connectBackTimeout), and only
+// then answers, with CONNECT-RESULT; at most maxConnectBacks are in progress (more are answered
+// "not tried" at once), retransmissions of one in progress are recognised by transaction ID,
+// and the target is always the request's own source IP.
+//   p2psip_reachability_connect_backs_{accepted,not_accepted,not_tried}_total
 //
 // Not thread-safe: construct, start, stop and destroy on the signalling loop's thread.
 //

@@ -48,6 +48,13 @@ inline constexpr std::uint16_t kSoftware = 0x8022;
 inline constexpr std::uint16_t kFingerprint = 0x8028;
 inline constexpr std::uint16_t kResponseOrigin = 0x802B;  // RFC 5780 §7.3
 inline constexpr std::uint16_t kOtherAddress = 0x802C;    // RFC 5780 §7.4
+// p2psip's own, comprehension-optional (RFC 5389 §18.2: 0x8000-0xFFFF), so a reflector that does
+// not know them answers the Binding as usual and the prober learns "unknown". CONNECT-BACK (in a
+// request, 4 bytes: port, then 2 reserved): "open a TCP connection to my source IP at this port
+// and tell me whether it was accepted". CONNECT-RESULT (in the answer, 4 bytes: 0 accepted, 1
+// not accepted within the reflector's timeout, 2 refused by the reflector's limits).
+inline constexpr std::uint16_t kConnectBack = 0xC0C1;
+inline constexpr std::uint16_t kConnectResult = 0xC0C2;
 }  // namespace attribute
 
 // The message class, RFC 5389 §6 (bits C1 and C0 of the message type).
@@ -65,6 +72,9 @@ struct ChangeRequest {
 };
 
 // RFC 5389 §15.6. `code` is 300-699; `reason` is at most 763 bytes of UTF-8.
+// CONNECT-RESULT values.
+enum class ConnectResult : std::uint8_t { Accepted = 0, NotAccepted = 1, NotTried = 2 };
+
 struct StunErrorCode {
   std::uint16_t code = 0;
   std::string reason;
@@ -83,6 +93,8 @@ struct StunMessage {
   std::optional<net::Endpoint> responseOrigin;    // RFC 5780 §7.3
   std::optional<net::Endpoint> otherAddress;      // RFC 5780 §7.4
   std::optional<StunErrorCode> errorCode;         // RFC 5389 §15.6
+  std::optional<std::uint16_t> connectBackPort;   // CONNECT-BACK (port 1-65535)
+  std::optional<ConnectResult> connectResult;     // CONNECT-RESULT
   // The UNKNOWN-ATTRIBUTES attribute of a 420 response (RFC 5389 §15.9).
   std::vector<std::uint16_t> unknownAttributes;
   // Decode only: comprehension-required attribute types in this message that the codec does not
