@@ -150,6 +150,7 @@ results="$work/matrix.txt"
 # peers are read SETTLE_S seconds in (the call lasts HOLD_MS).
 place_call() {
   local caller="$1" callee="$2" label="$3" settle="$4" hold="$5" path uas_pid uac_pid
+  local scenario="${6:-uac-invite-av-pcap-bye.xml}"
   run_no=$((run_no + 1))
   start_bg "$work/$run_no-uas-$callee.out" bash -c "cd '$work' && exec timeout 60 ip netns exec \
     '$(topo_netns "$topo" "$callee")' '$sipp_bin' -sf '$scenarios/uas-answer-av-echo.xml' \
@@ -159,7 +160,7 @@ place_call() {
   run_no=$((run_no + 1))
   start_bg "$work/$run_no-uac-$label.out" bash -c "cd '$work' && exec timeout 60 ip \
     netns exec '$(topo_netns "$topo" "$caller")' '$sipp_bin' \
-    -sf '$scenarios/uac-invite-av-pcap-bye.xml' 127.0.0.1:5060 -i 127.0.0.1 -p 7100 -mp 42000 \
+    -sf '$scenarios/$scenario' 127.0.0.1:5060 -i 127.0.0.1 -p 7100 -mp 42000 \
     -s 'user-$callee' -d $hold -m 1 -timeout 40s -timeout_error -nostdin \
     -trace_err -error_file '$work/$run_no-uac-$label.err'"
   uac_pid="$last_pid"
@@ -213,8 +214,14 @@ check "the blocked call fell back to the relayed path at the caller" \
   grep -qE "m=0 audio confirmed path=relayed punch=failed" "$work/streams-ca-cb-blocked-caller.txt"
 check "the blocked call fell back to the relayed path at the callee" \
   grep -qE "m=0 audio confirmed path=relayed punch=failed" "$work/streams-ca-cb-blocked-callee.txt"
-check "the calling peers chose all 10 paths from the callee peers' records" bash -c \
-  "[ \$(cat '$work/pa.log' '$work/ca.log' '$work/sa.log' | grep -c 'chosen as the calling peer') = 10 ]"
+
+# A late offer (INVITE without SDP, the offer in the 200, the answer in the ACK) between the two
+# symmetric NATs: the calling peer readies the third relay's streams before the INVITE leaves.
+echo "# late-offer call from sa to sb"
+place_call sa sb sa-sb-late 3 4000 uac-invite-late-offer-av-bye.xml
+check "the late-offer call took the relayed path" test "${path_of[sa-sb-late]}" = relayed
+check "the calling peers chose all 11 paths from the callee peers' records" bash -c \
+  "[ \$(cat '$work/pa.log' '$work/ca.log' '$work/sa.log' | grep -c 'chosen as the calling peer') = 11 ]"
 check "the relay peer r carried the fallen-back call" \
   bash -c "'$p2psipctl' --control-socket '$work/r/control.sock' counters |
     awk '\$1 == \"p2psip_media_packets_forwarded_total\" && \$2 > ${forwarded_before:-0} + 50 { ok = 1 } END { exit !ok }'"

@@ -27,6 +27,10 @@ Result<void> AnchorConfig::validate() const {
   if (maxStreamsPerSession == 0 || maxStreamsPerSession > 64) {
     return makeError(ErrorCode::InvalidArgument, "media streams per call must be between 1 and 64");
   }
+  if (lateOfferStreams == 0 || lateOfferStreams > maxStreamsPerSession) {
+    return makeError(ErrorCode::InvalidArgument,
+                     "media late-offer streams must be between 1 and the streams per call");
+  }
   if (punchCheck < std::chrono::milliseconds(100) || punchCheck > std::chrono::seconds(30)) {
     return makeError(ErrorCode::InvalidArgument,
                      "media punch check must be between 100 ms and 30 s");

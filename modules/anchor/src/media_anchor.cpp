@@ -44,6 +44,8 @@ struct MediaAnchor::Session {
   End a;
   End b;
   std::vector<Slot> slots;  // by m= index
+  // Third-relay streams readied for a late offer, taken by its m= lines in order.
+  std::vector<Chain> spare;
   bool confirmed = false;
   MediaPath path = MediaPath::Local;
   bool pathDecided = false;
@@ -209,7 +211,9 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
                   session->a.peer ? "peer" : "phone", session->b.peer ? "peer" : "phone",
                   session->callId);
   }
-  if (!hasSdp(first)) {
+  const bool withSdp = hasSdp(first);
+  const bool lateOffer = !withSdp && method == sip::Method::Invite && !first.to().tag();
+  if (!withSdp && !lateOffer) {
     done(std::move(requests));
     return;
   }
@@ -218,7 +222,10 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
   NatClass remote = NatClass::Unknown;
   std::optional<asio::ip::address> farSource;  // where the far relay's media will come from
   bool choose = false;                         // the path is ours to choose, now
-  if (session->end(from).peer && !session->pathDecided) {
+  if (lateOffer && session->end(from).peer) {
+    // A late offer from another peer: its caller chose already if it could, and says so in the
+    // ACK; otherwise the path stays relay to relay.
+  } else if (session->end(from).peer && !session->pathDecided) {
     if (auto told = sessionAttribute(first.body(), kPathAttribute)) {
       // The far peer chose: it called us with its choice in the offer, or answered ours.
       session->path = mediaPathFromString(*told).value_or(MediaPath::Direct);
@@ -266,6 +273,10 @@ void MediaAnchor::onRequestOut(const proxy::MessageSource& source,
     }
     metrics_->paths[static_cast<int>(session->path) - 1]->inc();
   }
+  if (lateOffer) {
+    done(std::move(requests));  // nothing to rewrite until the offer arrives in the 2xx
+    return;
+  }
   finishRequest(*session, from, std::move(requests), std::move(done));
 }
 
@@ -297,10 +308,13 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
   auto held = std::make_shared<std::vector<proxy::OutboundRequest>>(std::move(requests));
   auto finish = std::make_shared<Completion>(std::move(done));
   std::weak_ptr<MediaAnchor*> alive = alive_;
+  // An INVITE without SDP: the streams are readied for the offer its 2xx will carry, and the
+  // INVITE itself leaves unchanged.
+  const bool lateOffer = !hasSdp(held->front().request);
   // Falls back to relay to relay: media may still pass (a NAT may be kinder than it measured),
   // and the call goes on either way.
   // A hole-punched path without its fallback is still worth trying.
-  auto fallBack = [this, callId, from, held, finish, backup](std::string_view why) {
+  auto fallBack = [this, callId, from, held, finish, backup, lateOffer](std::string_view why) {
     metrics_->relayUnavailable.inc();
     if (backup) {
       logger_.warn("no third relay ({}); hole punching without a fallback call_id={}", why, callId);
@@ -313,18 +327,31 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
       return;
     }
     if (!backup) session->path = MediaPath::Direct;
+    if (lateOffer) {
+      (*finish)(std::move(*held));
+      return;
+    }
     finishRequest(*session, from, std::move(*held), std::move(*finish));
   };
-  picker_->pick([this, alive, callId, from, held, finish, fallBack, backup,
-                 farSource](Result<RelayPeer> relay) {
+  picker_->pick([this, alive, callId, from, held, finish, fallBack, backup, farSource,
+                 lateOffer](Result<RelayPeer> relay) {
     if (alive.expired()) return;
     if (!relay) {
       fallBack(relay.error().detail);
       return;
     }
-    auto description = sdp::SessionDescription::parse(std::string(held->front().request.body()));
-    auto lines = description ? readMediaLines(*description, config_.maxStreamsPerSession)
-                             : Result<std::vector<MediaLine>>(tl::unexpected(description.error()));
+    Result<std::vector<MediaLine>> lines = std::vector<MediaLine>{};
+    if (lateOffer) {
+      // Audio, then video: what late offers usually hold; a clock rate for the relay's jitter.
+      for (std::size_t i = 0; i < config_.lateOfferStreams; ++i) {
+        lines->push_back(MediaLine{i == 0 ? "audio" : "video", false, false, std::nullopt,
+                                   i == 0 ? 8000u : 90000u});
+      }
+    } else {
+      auto description = sdp::SessionDescription::parse(std::string(held->front().request.body()));
+      lines = description ? readMediaLines(*description, config_.maxStreamsPerSession)
+                          : Result<std::vector<MediaLine>>(tl::unexpected(description.error()));
+    }
     if (!lines) {
       Session* session = find(callId);
       if (session != nullptr) finishRequest(*session, from, std::move(*held), std::move(*finish));
@@ -365,13 +392,14 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
     client_->request(
         peer, std::move(allocate),
         [this, alive, callId, from, held, finish, fallBack, peer, indexes, backup, fromPeer,
-         lines = std::move(*lines)](Result<media::control::Message> answer) {
+         lateOffer, lines = std::move(*lines)](Result<media::control::Message> answer) {
           if (alive.expired()) return;
           const auto* allocated =
               answer ? std::get_if<media::control::Allocated>(&*answer) : nullptr;
           if (allocated == nullptr || allocated->streams.size() != indexes.size()) {
             const auto* refused =
                 answer ? std::get_if<media::control::ErrorReply>(&*answer) : nullptr;
+            picker_->forget(peer);
             fallBack(!answer   ? answer.error().detail
                      : refused ? std::string(media::control::toString(refused->code)) + ": " +
                                      refused->reason
@@ -386,6 +414,18 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
             (*finish)(tl::unexpected(MediaRefusal{500, "Server Internal Error (call ended)"}));
             return;
           }
+          session->relay = peer;
+          if (lateOffer) {
+            for (const auto& s : allocated->streams) {
+              session->spare.push_back(
+                  Session::Chain{s.stream, s.sideA, s.sideB, std::nullopt, backup});
+            }
+            logger_.info("media {} peer {}: {} streams readied for a late offer call_id={}",
+                         backup ? "hole-punched, with a fallback through" : "relayed through",
+                         peer.node.substr(0, 8), allocated->streams.size(), callId);
+            (*finish)(std::move(*held));
+            return;
+          }
           if (session->slots.size() < lines.size()) session->slots.resize(lines.size());
           for (std::size_t k = 0; k < indexes.size(); ++k) {
             const auto& s = allocated->streams[k];
@@ -394,7 +434,6 @@ void MediaAnchor::chainThroughRelay(std::string callId, Side from,
                 Session::Chain{s.stream, s.sideA, s.sideB,
                                fromPeer ? lines[indexes[k]].remote : std::nullopt, backup};
           }
-          session->relay = peer;
           if (backup) metrics_->fallbacksReady.inc();
           logger_.info("media {} peer {} ({} streams) call_id={}",
                        backup ? "hole-punched, with a fallback through" : "relayed through",
@@ -442,6 +481,13 @@ void MediaAnchor::onAckOut(const proxy::MessageSource& /*source*/, proxy::Outbou
   Session* session = find(ack.request.callId());
   if (session == nullptr || !hasSdp(ack.request)) return;
   const Side from = tagOf(ack.request.from()) == session->callerTag ? Side::A : Side::B;
+  if (session->end(from).peer && !session->pathDecided) {
+    // The answer to a late offer of ours: the caller's peer names the path it chose.
+    if (auto told = sessionAttribute(ack.request.body(), kPathAttribute)) {
+      session->path = mediaPathFromString(*told).value_or(MediaPath::Direct);
+      session->pathDecided = true;
+    }
+  }
   auto body = anchorBody(*session, from, ack.request.body());
   if (!body) {
     metrics_->unanchored.inc();
@@ -518,6 +564,13 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
       releaseStream(slot.id);
       continue;
     }
+    // A late offer takes the third relay's streams readied when its INVITE left.
+    bool attached = false;
+    if (!slot.chain && !session.spare.empty()) {
+      slot.chain = session.spare.front();
+      session.spare.erase(session.spare.begin());
+      attached = true;
+    }
     // Through a third relay, the far peer's relay talks to it; our leg keeps talking to the
     // relay's side B, and a new address of the far peer goes to the relay (Connect).
     std::optional<net::Endpoint> remote = line.remote;
@@ -568,6 +621,12 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
       slot.media = line.media;
       streamOwner_[allocated->id.value] = session.callId;
     }
+    if (attached && session.relay && client_ != nullptr) {
+      // The third relay sends our relay's side B to the leg of ours that faces the far peer.
+      const auto& leg = session.a.peer ? slot.ends.legA : slot.ends.legB;
+      client_->notify(*session.relay,
+                      media::control::Connect{slot.chain->handle, media::Side::B, advertised(leg)});
+    }
     if (line.fallback && session.end(from).peer && session.path == MediaPath::Punched) {
       // The far peer answered and readied the fallback of our hole-punched path.
       if (auto set = relay_.setFallback(*slot.id, from, *line.fallback, config_.punchCheck); !set) {
@@ -585,6 +644,13 @@ Result<std::string> MediaAnchor::anchorBody(Session& session, Side from, std::st
       relay[i] = advertised(leg);
     }
   }
+  if (!session.spare.empty() && session.relay && client_ != nullptr) {
+    // The late offer had fewer m= lines than streams were readied: give the rest back.
+    media::control::Release release;
+    for (const auto& chain : session.spare) release.streams.push_back(chain.handle);
+    client_->notify(*session.relay, std::move(release));
+  }
+  session.spare.clear();
   if (auto pointed = pointAtRelay(*description, relay, *lines); !pointed) {
     return tl::unexpected(pointed.error());
   }
@@ -641,6 +707,7 @@ void MediaAnchor::releaseSession(std::string_view callId, std::string_view why) 
     releaseStream(slot.id);
     if (slot.chain) release.streams.push_back(slot.chain->handle);
   }
+  for (const auto& chain : it->second->spare) release.streams.push_back(chain.handle);
   if (!release.streams.empty() && it->second->relay && client_ != nullptr) {
     client_->notify(*it->second->relay, std::move(release));
   }

@@ -390,5 +390,57 @@ TEST_F(RelayChainTest, WithoutTheFarPeersClassTheCallerLeavesTheChoiceToTheAnswe
   EXPECT_NE(toPeer.body().find("a=x-p2psip-nat:symmetric"), std::string_view::npos);
 }
 
+// A late offer (INVITE without SDP) to a far peer behind a symmetric NAT: the caller readies the
+// third relay's streams before the INVITE leaves, the offer in the 2xx takes one, the other goes
+// back, and the answer in the ACK sends the far peer to the third relay.
+TEST_F(RelayChainTest, ALateOfferIsRelayedThroughTheStreamsReadiedWithTheInvite) {
+  anchor->setReachability(NatClass::Symmetric, ip("127.0.0.2"));
+  Phone phone("127.0.0.1");
+  Phone farRelay("127.0.0.2");
+  proxy::MessageSource source;
+  source.flow.remote = phone.endpoint();
+  std::vector<proxy::OutboundRequest> out;
+  transport::Target peer;
+  peer.peerIdentity = "cc33";
+  out.push_back({parse(request("INVITE", "chain-7", "a1", "", 1, "")), peer, true,
+                 proxy::FarPeer{"symmetric", ip("127.0.0.2")}});
+  std::optional<tl::expected<std::vector<proxy::OutboundRequest>, proxy::MediaRefusal>> sent;
+  anchor->onRequestOut(source, std::move(out), [&](auto r) { sent = std::move(r); });
+  deliverReplies();
+  ASSERT_TRUE(sent.has_value() && *sent);
+  EXPECT_TRUE((**sent).front().request.body().empty()) << "the INVITE leaves as it came";
+  EXPECT_EQ(third->service.streamsOf(kOurNode), 2u) << "audio and video readied";
+
+  // The far peer's phone offers audio only in its 2xx.
+  auto ok = parse(response(200, "INVITE", "chain-7", "a1", 1, offer(farRelay.endpoint())));
+  anchor->onResponseOut(ok, true);
+  deliverReplies();
+  EXPECT_EQ(ok.body().find("x-p2psip"), std::string_view::npos);
+  const auto phoneSends = endpointsIn(ok.body());
+  ASSERT_EQ(phoneSends.size(), 1u);
+  EXPECT_EQ(phoneSends[0].address, ip("127.0.0.1"));
+  EXPECT_EQ(third->service.streamsOf(kOurNode), 1u) << "the unused stream went back";
+
+  // Our phone answers in the ACK; the far peer is sent to the third relay.
+  proxy::OutboundRequest ack{
+      parse(request("ACK", "chain-7", "a1", "bobtag", 1, offer(phone.endpoint()))), peer, true};
+  anchor->onAckOut(source, ack);
+  EXPECT_NE(ack.request.body().find("a=x-p2psip-path:relayed"), std::string_view::npos);
+  const auto farSends = endpointsIn(ack.request.body());
+  ASSERT_EQ(farSends.size(), 1u);
+  EXPECT_EQ(farSends[0].address, ip("127.0.0.3"));
+  for (std::uint16_t seq = 1; seq <= 5; ++seq) phone.sendRtp(phoneSends[0], seq);
+  EXPECT_EQ(farRelay.receiveMediaCount(5), 5);
+  for (std::uint16_t seq = 1; seq <= 5; ++seq) farRelay.sendRtp(farSends[0], seq);
+  EXPECT_EQ(phone.receiveMediaCount(5), 5);
+
+  auto bye = parse(request("BYE", "chain-7", "a1", "bobtag", 2, ""));
+  std::vector<proxy::OutboundRequest> byes;
+  byes.push_back({std::move(bye), {}, false});
+  anchor->onRequestOut(proxy::MessageSource{}, std::move(byes), [](auto) {});
+  deliverReplies();
+  EXPECT_EQ(third->service.streamsOf(kOurNode), 0u);
+}
+
 }  // namespace
 }  // namespace p2psip::anchor

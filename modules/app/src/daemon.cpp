@@ -242,7 +242,7 @@ class Daemon::Impl {
     relays_ = std::make_unique<overlay::RelayDirectory>(overlay::RelayDirectoryConfig{}, *dht_,
                                                         identity_, timers_, &systemWallClock,
                                                         metrics_, Logger(log_));
-    picker_ = std::make_unique<RelayDirectoryPicker>(*relays_, identity_.nodeId());
+    picker_ = std::make_unique<RelayDirectoryPicker>(*relays_, identity_.nodeId(), timers_);
     location_ = std::make_unique<location::OverlayLocationService>(
         location::OverlayLocationConfig{}, *bindings_,
         [this](std::string_view aor) { return registrar_->isKnownUser(aor); }, *dht_, *resolver_,
@@ -582,7 +582,11 @@ class Daemon::Impl {
   void onReachability(const reachability::Reachability& result) {
     std::optional<asio::ip::address> reflexive;
     if (result.natted && !result.observed.empty()) reflexive = result.observed.front().address;
-    if (anchor_) anchor_->setReachability(toAnchorNat(result.natClass), reflexive);
+    if (anchor_) {
+      anchor_->setReachability(toAnchorNat(result.natClass), reflexive);
+      // A peer that is not public may need a third relay for its calls: find one now.
+      if (picker_ && result.natClass != reachability::NatClass::Public) picker_->warm();
+    }
     // A peer that others cannot open links to (a reflector's connect-back failed, or, when no
     // reflector could say, a NAT or firewall was measured) is reached through a rendezvous.
     const bool measured = result.inboundLinks != reachability::InboundLinks::Unknown ||

@@ -30,6 +30,10 @@ struct AnchorConfig {
   // A hole-punched path that stays silent this long (no keepalive from the far relay) is given up
   // for the third relay kept ready as its fallback (media::LegConfig::fallback).
   Duration punchCheck = std::chrono::seconds(2);
+  // A call with a late offer (an INVITE without SDP: the offer comes in the 2xx) whose path needs
+  // a third relay gets this many streams there before the INVITE leaves, since the 2xx cannot
+  // wait for them; the offer's m= lines take them in order, and the unused ones go back.
+  std::size_t lateOfferStreams = 2;
 
   // Checks every field; the message names the offending one.
   Result<void> validate() const;

@@ -51,6 +51,8 @@ class RelayPicker {
   virtual ~RelayPicker() = default;
   // Calls back on the signalling loop, possibly inside the call.
   virtual void pick(std::function<void(Result<RelayPeer>)> done) = 0;
+  // The relay did not serve an allocation (refused, or no answer): do not offer it again soon.
+  virtual void forget(const RelayPeer& /*relay*/) {}
 };
 
 // One call's anchored media, for p2psipctl.
