@@ -54,6 +54,7 @@ struct RelayLeg {
   std::uint64_t remoteGeneration = 0;  // bumped by setRemote(); tags latch reports
   bool keepAlive = false;              // LegConfig::keepAlive
   bool heard = false;                  // something was accepted on this leg: keepalives stop
+  bool rtcpHeard = false;              // ... on its RTCP socket: RTCP keepalives stop
   std::uint16_t keepAliveSequence = 0;
   // LegConfig::fallback: where the leg goes if `remote` stays silent until the deadline.
   std::optional<SocketAddress> fallback;

@@ -31,6 +31,16 @@ Duration sweepIntervalFor(Duration timeout) {
 constexpr std::size_t kFallbackAnnouncementSize = 16;
 constexpr std::uint8_t kFallbackMagic[4] = {'p', '2', 'p', 'F'};
 
+// Our keepalives' SSRCs: this tag in the high half, the sending leg's port in the low half.
+constexpr std::uint32_t kKeepAliveSsrcTag = 0x6b610000u;
+constexpr std::size_t kRtcpKeepAliveSize = 8;
+
+bool isRtcpKeepAlive(std::span<const std::uint8_t> datagram) {
+  return datagram.size() == kRtcpKeepAliveSize && datagram[0] == 0x80 && datagram[1] == 201 &&
+         datagram[4] == (kKeepAliveSsrcTag >> 24) &&
+         datagram[5] == ((kKeepAliveSsrcTag >> 16) & 0xff);
+}
+
 bool isFallbackAnnouncement(std::span<const std::uint8_t> datagram) {
   return datagram.size() == kFallbackAnnouncementSize && (datagram[1] & 0x7f) == 0x7f &&
          std::equal(std::begin(kFallbackMagic), std::end(kFallbackMagic), datagram.begin() + 12);
@@ -195,6 +205,13 @@ void RelayWorker::apply(AddStream& command) {
 void RelayWorker::keepAlive(RelayStream& stream, Side side, TimePoint now) {
   RelayLeg& leg = stream.leg(side);
   if (!leg.keepAlive) return;
+  if (!leg.rtcpHeard) {
+    // RTCP has its own NAT mapping: without this, a far relay behind a symmetric NAT learns our
+    // RTCP source only from the first report a phone sends, seconds into the call.
+    if (const SocketAddress* destination = leg.latch(Channel::Rtcp).destination()) {
+      sendRtcpKeepAlive(leg, *destination);
+    }
+  }
   if (!leg.heard) {
     if (const SocketAddress* destination = leg.latch(Channel::Rtp).destination()) {
       // After a fallback they announce it: the far relay may still hear us directly while we do
@@ -214,7 +231,7 @@ void RelayWorker::sendKeepAlive(RelayLeg& leg, const SocketAddress& destination,
   // leg's port as SSRC so that each leg's keepalives are told apart in a capture. An announcement
   // (isFallbackAnnouncement) adds a 4-byte payload, so a third relay forwards it like media.
   const std::uint16_t seq = leg.keepAliveSequence++;
-  const std::uint32_t ssrc = 0x6b610000u | leg.ports.rtpEndpoint().port;
+  const std::uint32_t ssrc = kKeepAliveSsrcTag | leg.ports.rtpEndpoint().port;
   const std::uint8_t packet[kFallbackAnnouncementSize] = {0x80,
                                                           0x7f,
                                                           static_cast<std::uint8_t>(seq >> 8),
@@ -238,6 +255,24 @@ void RelayWorker::sendKeepAlive(RelayLeg& leg, const SocketAddress& destination,
   }
 }
 
+void RelayWorker::sendRtcpKeepAlive(RelayLeg& leg, const SocketAddress& destination) {
+  // An empty receiver report (RFC 3550 §6.4.2, RC 0) with the leg's keepalive SSRC: no phone sends
+  // one alone (RTCP is compound, §6.1), so the far relay can tell it from a phone's report.
+  const std::uint32_t ssrc = kKeepAliveSsrcTag | leg.ports.rtpEndpoint().port;
+  const std::uint8_t packet[kRtcpKeepAliveSize] = {0x80,
+                                                   201,
+                                                   0,
+                                                   1,
+                                                   static_cast<std::uint8_t>(ssrc >> 24),
+                                                   static_cast<std::uint8_t>(ssrc >> 16),
+                                                   static_cast<std::uint8_t>(ssrc >> 8),
+                                                   static_cast<std::uint8_t>(ssrc)};
+  if (::sendto(leg.socket(Channel::Rtcp).fd, packet, sizeof packet, MSG_DONTWAIT,
+               destination.data(), destination.length) == sizeof packet) {
+    metrics_.keepalivesSent.inc();
+  }
+}
+
 void RelayWorker::apply(SetRemote& command) {
   const auto it = streams_.find(command.id.value);
   if (it == streams_.end()) return;  // timed out meanwhile
@@ -247,6 +282,7 @@ void RelayWorker::apply(SetRemote& command) {
   leg.latch(Channel::Rtcp)
       .setRemote(command.remote.withPort(static_cast<std::uint16_t>(command.remote.port() + 1)));
   leg.heard = false;  // a new remote: open the way to it again
+  leg.rtcpHeard = false;
   // ... and give the direct path to it a new trial.
   leg.fellBack = false;
   const TimePoint now = Clock::now();
@@ -273,6 +309,7 @@ void RelayWorker::fallBack(RelayStream& stream, Side side, const char* why) {
   leg.latch(Channel::Rtp).setRemote(relay);
   leg.latch(Channel::Rtcp).setRemote(relay.withPort(static_cast<std::uint16_t>(relay.port() + 1)));
   leg.heard = false;  // keepalives now open our NAT towards the fallback relay
+  leg.rtcpHeard = false;
   metrics_.fallbacks.inc();
   const net::Endpoint endpoint = relay.toEndpoint();
   logger_.info("media: stream {} leg {} falls back to relay {}: {}", stream.id().value,
@@ -412,8 +449,10 @@ void RelayWorker::relay(RelaySocket& socket) {
         break;
     }
     in.heard = true;
-    if (packet->kind == PacketKind::Rtp &&
-        (message.msg_len == 12 || (in.fallback && isFallbackAnnouncement(datagram)))) {
+    if (socket.channel == Channel::Rtcp) in.rtcpHeard = true;
+    if ((packet->kind == PacketKind::Rtp &&
+         (message.msg_len == 12 || (in.fallback && isFallbackAnnouncement(datagram)))) ||
+        (in.keepAlive && isRtcpKeepAlive(datagram))) {
       // An RTP keepalive (RFC 6263 §4.6): it may latch the leg, and that is all it is for. It
       // neither reaches the phone nor keeps the stream alive.
       ++tally.keepalives;

@@ -105,6 +105,7 @@ class RelayWorker {
   // and one to its fallback while the direct path is on trial.
   void keepAlive(RelayStream& stream, Side side, TimePoint now);
   void sendKeepAlive(RelayLeg& leg, const SocketAddress& destination, bool announce);
+  void sendRtcpKeepAlive(RelayLeg& leg, const SocketAddress& destination);
   // The leg gives up its remote for its fallback relay (LegConfig::fallback).
   void fallBack(RelayStream& stream, Side side, const char* why);
   void relay(RelaySocket& socket);

@@ -14,6 +14,7 @@ namespace p2psip::media {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::Datagram;
 using testing::eventually;
 using testing::ip;
 using testing::Phone;
@@ -746,6 +747,33 @@ TEST_F(RelayFallbackTest, AFallbackLearntLaterFromTheAnswerStartsTheTrial) {
   EXPECT_TRUE(signalling.drainUntil([&] { return statsOf(s.id).b.fellBack; }));
   fallback.drain(200ms);
   expectRelayed(phoneA, s.legA, fallback, s.legB, 1, kSsrcA);
+}
+
+TEST_F(RelayEngineTest, AKeepAliveLegAlsoOpensTheWayForRtcpAndHidesTheFarRelaysOnes) {
+  config.inactivityTimeout = 3s;
+  startEngine(22640);
+  auto phoneA = PhoneWithRtcp::bind("127.0.0.1", 26640);
+  auto farRelay = PhoneWithRtcp::bind("127.0.0.2", 26740);
+  LegConfig towardsFar = legB(farRelay.rtp.endpoint());
+  towardsFar.keepAlive = true;
+  const auto s = allocate(legA(phoneA.rtp.endpoint()), towardsFar);
+  // An empty receiver report from our RTCP port (RTP port + 1) to the far relay's.
+  std::optional<Datagram> report;
+  for (int i = 0; i < 5 && !report; ++i) {
+    auto got = farRelay.rtcp.receive(1000ms);
+    if (got && got->bytes.size() == 8 && got->bytes[1] == 201) report = got;
+  }
+  ASSERT_TRUE(report) << "no RTCP keepalive reached the far relay";
+  EXPECT_EQ(report->source, rtcpOf(s.legB));
+  // The far relay's own RTCP keepalive latches our RTCP socket and goes no further.
+  farRelay.rtcp.send(rtcpOf(s.legB), report->bytes);
+  EXPECT_FALSE(phoneA.rtcp.receive(300ms)) << "a keepalive is not a report for the phone";
+  // A phone's real report still goes through, both ways.
+  const auto rr = rtcpReceiverReport(kSsrcB);
+  farRelay.rtcp.send(rtcpOf(s.legB), rr);
+  auto relayed = phoneA.rtcp.receive();
+  ASSERT_TRUE(relayed);
+  EXPECT_EQ(relayed->bytes, rr);
 }
 
 }  // namespace
