@@ -2,7 +2,8 @@
 // The RTP relay (media::RelayEngine: epoll, recvmmsg/sendmmsg, checks, latching, RFC 3550
 // statistics), over loopback only, in four parts (relay_bench.md has the figures):
 //  1. forwarding rate: packets/s through the relay against a raw epoll + recvmmsg/sendmmsg loop
-//     with no checks at all (and the older recvfrom/sendto loop), saturated, medians of rounds;
+//     with no checks at all (and the older recvfrom/sendto loop, and a raw io_uring loop),
+//     saturated, medians of rounds;
 //  2. capacity: G.711 calls (50 packets/s of 172 bytes each way, 20 ms apart) through ONE media
 //     thread, stepped upwards; loss counted exactly per direction and late packets (a relay
 //     falling behind), the thread's CPU from /proc/self/task/TID/schedstat, and calls per core
@@ -53,6 +54,8 @@ struct Options {
   double maxWait = 0.05;
   double maxOthers = 0.10;
   bool capacityRaw = false;
+  bool capacityUringRaw = false;
+  bool capacityRelayEpoll = false;
   // 3. latency
   std::size_t latencyStreams = 200;
   std::chrono::milliseconds latencyDuration = 1000ms;
@@ -103,7 +106,7 @@ struct Series {
 void partForwarding(const Options& o) {
   Phones phones(o.saturatedStreams);
   const SaturatedLoad load{.packetsPerStream = o.saturatedPackets, .window = o.window};
-  Series mmsg, single, relay;
+  Series mmsg, single, uring, relay, relayEpoll;
   // A run during which another process held a CPU one of the two threads wanted is run again
   // (up to --retries more times) and the least disturbed attempt kept: the figures should be
   // the forwarders', not the machine's.
@@ -119,26 +122,36 @@ void partForwarding(const Options& o) {
     RawForwarder forwarder(mode, phones.endpointsA(), phones.endpointsB());
     series.add(measure(forwarder));
   };
-  const auto runRelay = [&] {
+  const auto runRelay = [&](media::IoBackend backend, Series& series) {
     // 4 MiB socket buffers, as the raw loops' (capped by net.core.rmem_max).
-    RelayForwarder forwarder(
-        RelaySetup{.maxStreams = o.saturatedStreams, .socketBufferBytes = 4 << 20});
+    RelayForwarder forwarder(RelaySetup{
+        .maxStreams = o.saturatedStreams, .socketBufferBytes = 4 << 20, .backend = backend});
     forwarder.allocate(phones.endpointsA(), phones.endpointsB());
-    relay.add(measure(forwarder));
+    series.add(measure(forwarder));
+  };
+  const auto runUring = [&] {
+    UringForwarder forwarder(phones.endpointsA(), phones.endpointsB());
+    uring.add(measure(forwarder));
   };
   for (int round = 0; round < o.rounds; ++round) {
     // The order turns each round, so no forwarder always runs first (a cold cache, a frequency
     // step) or last.
-    for (int k = 0; k < 3; ++k) {
-      switch ((round + k) % 3) {
+    for (int k = 0; k < 5; ++k) {
+      switch ((round + k) % 5) {
         case 0:
           runRaw(RawMode::Mmsg, mmsg);
           break;
         case 1:
           runRaw(RawMode::Single, single);
           break;
+        case 2:
+          runUring();
+          break;
+        case 3:
+          runRelay(media::IoBackend::Epoll, relayEpoll);
+          break;
         default:
-          runRelay();
+          runRelay(media::IoBackend::IoUring, relay);
           break;
       }
     }
@@ -159,17 +172,22 @@ void partForwarding(const Options& o) {
   };
   row("raw loop: epoll + recvmmsg/sendmmsg (32)", mmsg);
   row("raw loop: epoll + recvfrom/sendto", single);
-  row("relay: RelayEngine, 1 media thread", relay);
+  row("raw loop: io_uring multishot recvmsg", uring);
+  row("relay: RelayEngine, 1 thread, io_uring", relay);
+  row("relay: RelayEngine, 1 thread, epoll", relayEpoll);
   // Each round runs the three within a second, under the same load from the rest of the machine:
   // the ratio is taken per round, then its median.
-  std::vector<double> ppsRatio, cpuRatio;
+  std::vector<double> ppsRatio, cpuRatio, epollRatio, uringRatio, uringCpuRatio;
   for (std::size_t r = 0; r < relay.pps.size(); ++r) {
     ppsRatio.push_back(relay.pps[r] / mmsg.pps[r]);
     cpuRatio.push_back(relay.nsPerPacket[r] / mmsg.nsPerPacket[r]);
+    epollRatio.push_back(relayEpoll.pps[r] / mmsg.pps[r]);
+    uringRatio.push_back(uring.pps[r] / mmsg.pps[r]);
+    uringCpuRatio.push_back(uring.nsPerPacket[r] / mmsg.nsPerPacket[r]);
   }
   const double ratio = median(ppsRatio);
-  if (std::max({median(mmsg.contention), median(single.contention), median(relay.contention)}) >
-      o.maxWait) {
+  if (std::max({median(mmsg.contention), median(single.contention), median(uring.contention),
+                median(relay.contention), median(relayEpoll.contention)}) > o.maxWait) {
     std::printf(
         "   (waited%%: the forwarder and traffic threads were runnable without a CPU that share of"
         " the time: other processes had it; the rates are then the machine's, the per-round ratios"
@@ -179,6 +197,11 @@ void partForwarding(const Options& o) {
       "   relay / raw recvmmsg loop (median of per-round ratios): packets/s %.2f (target >= 0.90:"
       " %s), CPU ns/packet %.2f\n",
       ratio, verdict(ratio >= 0.90), median(cpuRatio));
+  std::printf("   relay with epoll / raw recvmmsg loop: packets/s %.2f\n", median(epollRatio));
+  std::printf(
+      "   raw io_uring loop / raw recvmmsg loop (median of per-round ratios): packets/s %.2f, CPU"
+      " ns/packet %.2f\n",
+      median(uringRatio), median(uringCpuRatio));
 }
 
 // ---------------------------------------------------------------- 2. capacity
@@ -378,22 +401,31 @@ void partCapacity(const Options& o, std::size_t maxStreams) {
       " traffic on schedule; others%% = CPU other processes used (%% of one core)\n",
       kRtpBytes, static_cast<long long>(o.slot.count()),
       static_cast<long long>(o.stepDuration.count()), static_cast<long long>(o.warmup.count()));
-  {
-    RelayForwarder relay(RelaySetup{.maxStreams = largest});
+  const auto runRelay = [&](media::IoBackend backend) {
+    RelayForwarder relay(RelaySetup{.maxStreams = largest, .backend = backend});
     const double allocateUs = relay.allocate(phones.endpoints(0), phones.endpoints(1));
     std::printf(
-        "   relay: %zu streams allocated up front (%.1f µs per allocate(), 4 relay ports each);"
-        " a step uses the first N\n",
-        largest, allocateUs);
+        "   relay (%s): %zu streams allocated up front (%.1f µs per allocate(), 4 relay ports"
+        " each); a step uses the first N\n",
+        media::toString(backend), largest, allocateUs);
     Traffic traffic;
     summariseCapacity(stepCapacity(o, phones, relay, steps, traffic), true);
     // The media thread publishes a batch's counts just after sending it: let the last publish.
     std::this_thread::sleep_for(20ms);
     checkRelayCounters(relay.snapshot(), traffic);
-  }
+  };
+  runRelay(media::IoBackend::IoUring);
+  if (o.capacityRelayEpoll) runRelay(media::IoBackend::Epoll);
   if (o.capacityRaw) {
     RawForwarder raw(RawMode::Mmsg, phones.endpoints(0), phones.endpoints(1));
     std::printf("   same steps, raw recvmmsg/sendmmsg loop (2 ports per call):\n");
+    Traffic traffic;
+    summariseCapacity(stepCapacity(o, phones, raw, steps, traffic), false);
+  }
+  if (o.capacityUringRaw) {
+    UringForwarder raw(phones.endpoints(0), phones.endpoints(1));
+    std::printf(
+        "   same steps, raw io_uring loop (2 ports per call, multishot recvmsg, sendmsg SQEs):\n");
     Traffic traffic;
     summariseCapacity(stepCapacity(o, phones, raw, steps, traffic), false);
   }
@@ -494,7 +526,8 @@ void printMemory(const MemoryResult& m) {
                "                   [--packets PER_STREAM] [--window N]\n"
                "                   [--steps N,N,...] [--max-streams N] [--step-ms MS]"
                " [--budget-s S] [--slot-us US]\n"
-               "                   [--retries N] [--capacity-raw]\n"
+               "                   [--retries N] [--capacity-raw] [--capacity-uring-raw]"
+               " [--capacity-relay-epoll]\n"
                "                   [--latency-streams N] [--latency-ms MS]"
                " [--latency-rounds N]\n"
                "                   [--memory-streams N]\n"
@@ -544,6 +577,10 @@ Options parse(int argc, char** argv) {
       o.retries = static_cast<int>(number(0));
     } else if (arg == "--capacity-raw") {
       o.capacityRaw = true;
+    } else if (arg == "--capacity-uring-raw") {
+      o.capacityUringRaw = true;
+    } else if (arg == "--capacity-relay-epoll") {
+      o.capacityRelayEpoll = true;
     } else if (arg == "--latency-streams") {
       o.latencyStreams = static_cast<std::size_t>(number(1));
     } else if (arg == "--latency-ms") {

@@ -5,7 +5,11 @@
 //    recvmmsg (32) per ready socket per wake-up, one sendmmsg of them to a fixed destination. No
 //    source address, no timestamps, no checks.
 //  - RawForwarder (Single): the older reference, one recvfrom and one sendto per datagram.
-//  - RelayForwarder: media::RelayEngine with one media thread, a stream per phone pair.
+//  - UringForwarder: the raw loop through io_uring: a multishot recvmsg on every socket over one
+//    provided-buffer ring, a sendmsg SQE per datagram out of the other socket, and one
+//    io_uring_enter per wake-up that submits the sends and reaps the next receptions.
+//  - RelayForwarder: media::RelayEngine with one media thread, a stream per phone pair, with
+//    either backend (io_uring, the default, or epoll).
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -78,14 +83,45 @@ class RawForwarder final : public Forwarder {
   std::thread thread_;
 };
 
+// Two sockets per stream as RawForwarder (Mmsg), no checks, read and written through io_uring.
+// The ring is set up on the forwarding thread (IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN: the
+// receptions run when that thread asks for completions, never on another CPU).
+class UringForwarder final : public Forwarder {
+ public:
+  UringForwarder(const std::vector<net::Endpoint>& phonesA,
+                 const std::vector<net::Endpoint>& phonesB);
+  ~UringForwarder() override;
+  UringForwarder(const UringForwarder&) = delete;
+  UringForwarder& operator=(const UringForwarder&) = delete;
+
+  const std::vector<sockaddr_in>& legA() const override { return legA_; }
+  const std::vector<sockaddr_in>& legB() const override { return legB_; }
+  pid_t threadId() const override { return tid_.load(); }
+
+ private:
+  struct Ring;  // the io_uring state, defined with liburing in the .cpp
+  void run();
+
+  std::vector<Socket> sockets_;       // stream i: leg A at 2i, leg B at 2i+1
+  std::vector<sockaddr_in> towards_;  // per socket: the phone its peer socket's datagrams go to
+  std::vector<sockaddr_in> legA_;
+  std::vector<sockaddr_in> legB_;
+  std::atomic<bool> stop_{false};
+  std::atomic<pid_t> tid_{0};
+  std::atomic<int> setupError_{0};
+  std::thread thread_;
+};
+
 struct RelaySetup {
   std::size_t maxStreams = 2000;
   int socketBufferBytes = 0;  // 0: the system default, as the daemon's default configuration
+  media::IoBackend backend = media::IoBackend::IoUring;  // the default
 };
 
 class RelayForwarder final : public Forwarder {
  public:
   // Starts an engine with one media thread on kLegAAddress/kLegBAddress, ports 20000-32767.
+  // Exits the bench if the engine does not run the backend asked for.
   explicit RelayForwarder(const RelaySetup& setup);
   // Allocates one stream per phone pair (leg A's remote phone A, leg B's phone B, latching as
   // for a phone); returns the mean allocate() time in µs.

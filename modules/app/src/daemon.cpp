@@ -96,6 +96,7 @@ media::RelayConfig relayConfigFor(const DaemonConfig& c) {
   r.inactivityTimeout = c.mediaInactivityTimeout;
   r.maxStreams = c.maxMediaStreams;
   r.workerThreads = c.mediaThreads;
+  r.ioBackend = c.mediaIo == "epoll" ? media::IoBackend::Epoll : media::IoBackend::IoUring;
   // Bursts of a few hundred streams' packets arrive together after a scheduling hiccup.
   r.socketBufferBytes = 256 * 1024;
   if (auto ok = media::validate(r); !ok) throw std::runtime_error(ok.error().detail);
@@ -443,7 +444,8 @@ class Daemon::Impl {
       out << "media: " << config_.mediaMode << (config_.offerRelay ? " (relay offered)" : "")
           << "\n";
       if (relay_) {
-        out << "relay_streams: " << relay_->active()
+        out << "relay_io: " << media::toString(relay_->ioBackend())
+            << "\nrelay_streams: " << relay_->active()
             << "\nrelay_free_port_pairs: " << relay_->freePortPairs() << "\n";
       }
       if (anchor_) out << "media_sessions: " << anchor_->sessions() << "\n";

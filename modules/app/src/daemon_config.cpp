@@ -183,6 +183,9 @@ Result<void> finalize(DaemonConfig& c) {
     return configError("media punch check must be between 1 and 30 seconds");
   }
   if (c.maxMediaStreams == 0) return configError("media max streams must be positive");
+  if (c.mediaIo != "io_uring" && c.mediaIo != "epoll") {
+    return configError("media io '" + c.mediaIo + "' is not io_uring or epoll");
+  }
   if (c.mediaThreads == 0 || c.mediaThreads > 64) {
     return configError("media threads must be between 1 and 64");
   }
@@ -355,6 +358,7 @@ Result<void> applyConfigFile(const std::string& path, DaemonConfig& c) {
   P2PSIP_TRY(readSeconds(media, "punch_check_seconds", c.mediaPunchCheck, "media"));
   P2PSIP_TRY(readInteger(media, "max_streams", c.maxMediaStreams, "media"));
   P2PSIP_TRY(readInteger(media, "threads", c.mediaThreads, "media"));
+  P2PSIP_TRY(readString(media, "io", c.mediaIo, "media"));
   return {};
 }
 

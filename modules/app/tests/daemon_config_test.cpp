@@ -184,6 +184,7 @@ phone_address = "127.0.0.1"
 overlay_address = "198.18.0.7"
 inactivity_timeout_seconds = 30
 punch_check_seconds = 4
+io = "epoll"
 max_streams = 100
 threads = 2
 )");
@@ -196,6 +197,7 @@ threads = 2
   EXPECT_EQ(cl.config.mediaOverlayAddress, "198.18.0.7");
   EXPECT_EQ(cl.config.mediaInactivityTimeout.count(), 30);
   EXPECT_EQ(cl.config.mediaPunchCheck.count(), 4);
+  EXPECT_EQ(cl.config.mediaIo, "epoll");
   EXPECT_EQ(cl.config.maxMediaStreams, 100u);
   EXPECT_EQ(cl.config.mediaThreads, 2u);
   cl = parse({"--config", path.c_str(), "--media", "relay", "--relay-ports", "40000-40099"});
@@ -233,6 +235,11 @@ TEST(MediaConfig, BadMediaSettingsAreRefusedWithOneSentence) {
   std::remove(path.c_str());
   EXPECT_TRUE(cl.exitNow);
   EXPECT_NE(cl.message.find("specific IP address"), std::string::npos) << cl.message;
+  path = writeTemp("[media]\nio = \"select\"\n");
+  cl = parse({"--config", path.c_str()});
+  std::remove(path.c_str());
+  EXPECT_TRUE(cl.exitNow);
+  EXPECT_NE(cl.message.find("not io_uring or epoll"), std::string::npos) << cl.message;
   path = writeTemp("[media]\npunch_check_seconds = 0\n");
   cl = parse({"--config", path.c_str()});
   std::remove(path.c_str());

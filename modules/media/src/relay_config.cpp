@@ -15,6 +15,10 @@ tl::unexpected<Error> invalid(std::string detail) {
 
 }  // namespace
 
+const char* toString(IoBackend backend) {
+  return backend == IoBackend::IoUring ? "io_uring" : "epoll";
+}
+
 std::size_t portPairCount(const RelayConfig& config) {
   if (config.portMax <= config.portMin) return 0;
   return (std::size_t{config.portMax} - config.portMin + 1) / 2;

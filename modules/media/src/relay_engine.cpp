@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "epoll_relay_worker.h"
 #include "port_pool.h"
 #include "relay_metrics.h"
 #include "relay_stream.h"
@@ -13,6 +14,7 @@
 #include "signalling_channel.h"
 #include "socket_address.h"
 #include "stream_counters.h"
+#include "uring_relay_worker.h"
 
 namespace p2psip::media {
 
@@ -92,6 +94,9 @@ class RelayEngine::Impl final : public StreamEvents {
   std::vector<StreamStats> snapshot() const;
   RelayTotals totals() const;
   std::size_t active() const { return streams_.size(); }
+  IoBackend ioBackend() const {
+    return workers_.empty() ? config_.ioBackend : workers_.front()->backend();
+  }
   std::size_t freePortPairs() const;
   std::size_t freePortPairs(const asio::ip::address& address) const;
 
@@ -107,6 +112,7 @@ class RelayEngine::Impl final : public StreamEvents {
  private:
   enum class State { Idle, Running, Stopped };
 
+  Result<std::unique_ptr<RelayWorker>> startWorker(std::size_t index);
   PortPool* poolFor(const asio::ip::address& address) const;
   Result<void> check(const LegConfig& leg, Side side) const;
   Latch::Settings latchSettings(const LegConfig& leg) const;
@@ -140,17 +146,34 @@ Result<void> RelayEngine::Impl::start() {
         std::make_unique<PortPool>(address, config_.portMin, pairs, config_.socketBufferBytes));
   }
   for (std::size_t i = 0; i < config_.workerThreads; ++i) {
-    workers_.push_back(std::make_unique<RelayWorker>(config_, channel_, metrics_, logger_, i));
-    if (auto started = workers_.back()->start(); !started) {
+    auto worker = startWorker(i);
+    if (!worker) {
       workers_.clear();  // stops those already running
       pools_.clear();
-      return started;
+      return tl::unexpected(worker.error());
     }
+    workers_.push_back(std::move(*worker));
   }
   state_ = State::Running;
-  logger_.info("media: relay engine started: {} address(es), ports {}-{}, {} thread(s)",
-               config_.addresses.size(), config_.portMin, config_.portMax, config_.workerThreads);
+  logger_.info("media: relay engine started: {} address(es), ports {}-{}, {} thread(s), {}",
+               config_.addresses.size(), config_.portMin, config_.portMax, config_.workerThreads,
+               toString(ioBackend()));
   return {};
+}
+
+Result<std::unique_ptr<RelayWorker>> RelayEngine::Impl::startWorker(std::size_t index) {
+  if (config_.ioBackend == IoBackend::IoUring) {
+    auto uring = std::make_unique<UringRelayWorker>(config_, channel_, metrics_, logger_, index);
+    auto started = uring->start();
+    if (started) return uring;
+    // An old kernel, io_uring disabled by sysctl, or too little locked memory: epoll does the
+    // same work with a few more system calls per datagram.
+    logger_.warn("media: thread {}: io_uring unavailable ({}), using epoll", index,
+                 started.error().detail);
+  }
+  auto epoll = std::make_unique<EpollRelayWorker>(config_, channel_, metrics_, logger_, index);
+  if (auto started = epoll->start(); !started) return tl::unexpected(started.error());
+  return epoll;
 }
 
 void RelayEngine::Impl::stop() {
@@ -413,6 +436,9 @@ std::vector<StreamStats> RelayEngine::snapshot() const {
 }
 RelayTotals RelayEngine::totals() const {
   return impl_->totals();
+}
+IoBackend RelayEngine::ioBackend() const {
+  return impl_->ioBackend();
 }
 std::size_t RelayEngine::active() const {
   return impl_->active();

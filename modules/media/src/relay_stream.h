@@ -2,8 +2,8 @@
 // RelayStream: the media thread's side of one stream. Two legs (A and B), each an RTP/RTCP port
 // pair with a latch per socket and the reception statistics of what its phone sends. Built on the
 // signalling thread by allocate() (its sockets are already bound), then handed whole to one media
-// thread, which alone touches it until it is destroyed. Not movable: epoll carries pointers to its
-// RelaySockets.
+// thread, which alone touches it until it is destroyed. Not movable: epoll events and io_uring
+// requests carry pointers to it and its RelaySockets.
 #pragma once
 
 #include <array>
@@ -21,7 +21,7 @@ enum class Channel : std::uint8_t { Rtp = 0, Rtcp = 1 };
 
 class RelayStream;
 
-// What an epoll event points at: one socket, and where it belongs.
+// What an epoll event or an io_uring receive points at: one socket, and where it belongs.
 struct RelaySocket {
   RelayStream* stream = nullptr;
   Side side = Side::A;
@@ -85,16 +85,28 @@ class RelayStream {
   }
   TimePoint lastActivity() const { return lastActivity_; }
   void touch(TimePoint now) { lastActivity_ = now; }
-  // Released, its sockets unwatched, waiting for the end of an epoll batch to be destroyed.
+  // Released or timed out: nothing it receives is relayed any more, and it is destroyed once its
+  // media thread's backend no longer refers to it (the end of an epoll batch; the last io_uring
+  // completion for it). A timed-out stream is reported when destroyed, its ports back in the pool.
   bool retired() const { return retired_; }
-  void retire() { retired_ = true; }
+  bool timedOut() const { return timedOut_; }
+  void retire(bool timedOut) {
+    retired_ = true;
+    timedOut_ = timedOut;
+  }
+  // io_uring requests in the kernel (or about to be re-armed) that point at this stream.
+  void requestStarted() { ++requests_; }
+  // True when that was the last one.
+  bool requestEnded() { return --requests_ == 0; }
 
  private:
   StreamId id_;
   std::array<RelayLeg, 2> legs_;
   StreamCounters* counters_;
   TimePoint lastActivity_;
+  std::uint32_t requests_ = 0;
   bool retired_ = false;
+  bool timedOut_ = false;
 };
 
 }  // namespace p2psip::media

@@ -8,15 +8,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <span>
+#include <future>
 #include <string>
 #include <utility>
 
 namespace p2psip::media {
 namespace {
 
-// Events taken per epoll_wait: a buffer size, not a limit (more ready sockets wait one round).
-constexpr int kEpollEvents = 256;
 constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
 
 // Idle streams are looked for a few times per timeout, so one is released at most a quarter of
@@ -56,62 +54,39 @@ std::int64_t realtimeNs() {
 
 RelayWorker::RelayWorker(const RelayConfig& config, SignallingChannel& channel,
                          RelayMetrics& metrics, Logger logger, std::size_t index)
-    : batchSize_(config.batchSize),
+    : channel_(channel),
+      metrics_(metrics),
+      logger_(std::move(logger)),
       datagramSize_(config.maxDatagramSize),
       inactivityTimeout_(config.inactivityTimeout),
       sweepInterval_(sweepIntervalFor(config.inactivityTimeout)),
-      channel_(channel),
-      metrics_(metrics),
-      logger_(std::move(logger)),
-      index_(index),
-      buffers_(batchSize_ * datagramSize_),
-      received_(batchSize_),
-      receivedIov_(batchSize_),
-      sources_(batchSize_),
-      control_(batchSize_),
-      sending_(batchSize_),
-      sendingIov_(batchSize_),
-      sendingKind_(batchSize_),
-      events_(kEpollEvents) {
-  // The message headers point into the buffers once and for all; each call only resets the
-  // lengths the kernel overwrites.
-  for (std::size_t i = 0; i < batchSize_; ++i) {
-    receivedIov_[i] = iovec{buffer(i), datagramSize_};
-    msghdr& in = received_[i].msg_hdr;
-    in.msg_name = sources_[i].data();
-    in.msg_iov = &receivedIov_[i];
-    in.msg_iovlen = 1;
-    in.msg_control = control_[i].bytes;
-    in.msg_namelen = sizeof(sockaddr_storage);
-    in.msg_controllen = sizeof(ControlBuffer);
-    msghdr& out = sending_[i].msg_hdr;
-    out.msg_iov = &sendingIov_[i];
-    out.msg_iovlen = 1;
-  }
-}
+      index_(index) {}
 
 RelayWorker::~RelayWorker() {
   stop();
 }
 
 Result<void> RelayWorker::start() {
-  epoll_ = FileDescriptor(::epoll_create1(EPOLL_CLOEXEC));
   wakeup_ = FileDescriptor(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!epoll_.valid() || !wakeup_.valid()) {
+  if (!wakeup_.valid()) {
     return makeError(ErrorCode::TransportError,
-                     std::string("media: epoll/eventfd: ") + std::strerror(errno));
+                     std::string("media: eventfd: ") + std::strerror(errno));
   }
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.ptr = nullptr;  // the wake-up; every socket has a RelaySocket pointer
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &event) != 0) {
-    return makeError(ErrorCode::TransportError,
-                     std::string("media: epoll_ctl(eventfd): ") + std::strerror(errno));
-  }
-  thread_ = std::thread([this] { run(); });
+  // The backend is set up on the thread itself: an io_uring ring belongs to the thread that
+  // submits to it.
+  std::promise<Result<void>> setUpDone;
+  std::future<Result<void>> ready = setUpDone.get_future();
+  thread_ = std::thread([this, done = std::move(setUpDone)]() mutable {
+    Result<void> set = setUp();
+    const bool ok = static_cast<bool>(set);
+    done.set_value(std::move(set));
+    if (ok) loop();
+  });
   const std::string name = "p2psip-media-" + std::to_string(index_);
   ::pthread_setname_np(thread_.native_handle(), name.substr(0, 15).c_str());
-  return {};
+  Result<void> set = ready.get();
+  if (!set) thread_.join();
+  return set;
 }
 
 void RelayWorker::stop() {
@@ -143,35 +118,6 @@ void RelayWorker::submit(WorkerCommand command) {
   // The counter cannot overflow (the media thread resets it at each wake-up); EAGAIN would mean
   // a wake-up is pending anyway.
   [[maybe_unused]] const auto written = ::write(wakeup_.get(), &one, sizeof one);
-}
-
-void RelayWorker::run() {
-  TimePoint nextSweep = Clock::now() + sweepInterval_;
-  while (!stopping_.load(std::memory_order_acquire)) {
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(nextSweep - Clock::now());
-    const int timeoutMs = static_cast<int>(std::max<std::int64_t>(0, wait.count()));
-    const int ready = ::epoll_wait(epoll_.get(), events_.data(), kEpollEvents, timeoutMs);
-    if (ready < 0 && errno != EINTR) {
-      logger_.error("media: epoll_wait: {}", std::strerror(errno));
-      break;
-    }
-    for (int i = 0; i < ready; ++i) {
-      if (events_[i].data.ptr == nullptr) {
-        std::uint64_t count = 0;  // reset the eventfd; the queue is looked at below
-        [[maybe_unused]] const auto read = ::read(wakeup_.get(), &count, sizeof count);
-      } else {
-        relay(*static_cast<RelaySocket*>(events_[i].data.ptr));
-      }
-    }
-    if (commandsPending_.load(std::memory_order_acquire)) runCommands();
-    // Later events of this batch may still have pointed at streams removed during it.
-    retired_.clear();
-    const TimePoint now = Clock::now();
-    if (now >= nextSweep) {
-      sweep(now);
-      nextSweep = now + sweepInterval_;
-    }
-  }
 }
 
 void RelayWorker::runCommands() {
@@ -230,6 +176,7 @@ void RelayWorker::sendKeepAlive(RelayLeg& leg, const SocketAddress& destination,
   // RFC 6263 §4.6: V=2, a payload type the far relay never forwards (it has no payload), and our
   // leg's port as SSRC so that each leg's keepalives are told apart in a capture. An announcement
   // (isFallbackAnnouncement) adds a 4-byte payload, so a third relay forwards it like media.
+  // Sent directly whatever the backend: a few per stream and sweep.
   const std::uint16_t seq = leg.keepAliveSequence++;
   const std::uint32_t ssrc = kKeepAliveSsrcTag | leg.ports.rtpEndpoint().port;
   const std::uint8_t packet[kFallbackAnnouncementSize] = {0x80,
@@ -321,37 +268,43 @@ void RelayWorker::fallBack(RelayStream& stream, Side side, const char* why) {
 void RelayWorker::apply(RemoveStream& command) {
   const auto it = streams_.find(command.id.value);
   if (it == streams_.end()) return;  // timed out meanwhile; its counters die with the command
-  unwatch(*it->second);
-  // Kept until the end of this epoll batch: a later event of the batch may point at it.
-  it->second->retire();
-  retired_.push_back(std::move(it->second));
-  streams_.erase(it);
+  retire(it, false);
 }
 
-bool RelayWorker::watch(RelayStream& stream) {
-  for (Side side : {Side::A, Side::B}) {
-    for (Channel channel : {Channel::Rtp, Channel::Rtcp}) {
-      RelaySocket& socket = stream.leg(side).socket(channel);
-      epoll_event event{};
-      event.events = EPOLLIN;
-      event.data.ptr = &socket;
-      if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, socket.fd, &event) != 0) {
-        logger_.error("media: stream {}: epoll_ctl: {}", stream.id().value, std::strerror(errno));
-        unwatch(stream);
-        return false;
-      }
-    }
-  }
-  return true;
+RelayWorker::StreamTable::iterator RelayWorker::retire(StreamTable::iterator it, bool timedOut) {
+  std::unique_ptr<RelayStream> stream = std::move(it->second);
+  const auto next = streams_.erase(it);
+  stream->retire(timedOut);
+  RelayStream& forgotten = *stream;
+  retired_.push_back(std::move(stream));
+  forget(forgotten);
+  return next;
 }
 
-void RelayWorker::unwatch(RelayStream& stream) {
-  for (Side side : {Side::A, Side::B}) {
-    for (Channel channel : {Channel::Rtp, Channel::Rtcp}) {
-      // ENOENT for a socket never added is fine.
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, stream.leg(side).socket(channel).fd, nullptr);
-    }
-  }
+void RelayWorker::retireAll() {
+  for (auto it = streams_.begin(); it != streams_.end();) it = retire(it, false);
+}
+
+void RelayWorker::closeRetired() {
+  for (auto& stream : retired_) close(std::move(stream));
+  retired_.clear();
+}
+
+void RelayWorker::closeRetired(const RelayStream& stream) {
+  const auto it = std::find_if(retired_.begin(), retired_.end(),
+                               [&](const auto& s) { return s.get() == &stream; });
+  if (it == retired_.end()) return;
+  std::unique_ptr<RelayStream> owned = std::move(*it);
+  *it = std::move(retired_.back());
+  retired_.pop_back();
+  close(std::move(owned));
+}
+
+void RelayWorker::close(std::unique_ptr<RelayStream> stream) {
+  const StreamId id = stream->id();
+  const bool timedOut = stream->timedOut();
+  stream.reset();  // closes its sockets and returns its ports first
+  if (timedOut) channel_.streamTimedOut(id);
 }
 
 void RelayWorker::sweep(TimePoint now) {
@@ -372,169 +325,97 @@ void RelayWorker::sweep(TimePoint now) {
       ++it;
       continue;
     }
-    const StreamId id = stream.id();
-    unwatch(stream);
-    it = streams_.erase(it);  // closes its sockets and returns its ports first
     metrics_.streamsTimedOut.inc();
-    logger_.info("media: stream {} timed out after {} ms without media", id.value,
+    logger_.info("media: stream {} timed out after {} ms without media", stream.id().value,
                  std::chrono::duration_cast<std::chrono::milliseconds>(inactivityTimeout_).count());
-    channel_.streamTimedOut(id);
+    it = retire(it, true);  // reported once closed, its ports back in the pool
   }
 }
 
-void RelayWorker::relay(RelaySocket& socket) {
-  // The kernel rewrote these lengths only in the headers it filled last time.
-  for (std::size_t i = 0; i < headersUsed_; ++i) {
-    msghdr& in = received_[i].msg_hdr;
-    in.msg_namelen = sizeof(sockaddr_storage);
-    in.msg_controllen = sizeof(ControlBuffer);
+RelayWorker::Forward RelayWorker::admit(RelaySocket& socket, const ReceivedDatagram& datagram,
+                                        TimePoint now, BatchTally& tally) {
+  if (datagram.truncated) {  // larger than maxDatagramSize
+    ++tally.malformed;
+    return {};
   }
-  const int count = ::recvmmsg(socket.fd, received_.data(), static_cast<unsigned>(batchSize_),
-                               MSG_DONTWAIT, nullptr);
-  if (count <= 0) {
-    headersUsed_ = 0;
-    return;  // EAGAIN, or a socket error (ICMP) that reading has now cleared
+  const auto packet = socket.channel == Channel::Rtp ? inspectRtpPortDatagram(datagram.bytes)
+                                                     : inspectRtcpPortDatagram(datagram.bytes);
+  if (!packet) {
+    ++tally.malformed;
+    return {};
   }
-  headersUsed_ = static_cast<std::size_t>(count);
-  // Commands submitted before these datagrams were sent apply to them: a setRemote() that
-  // returned before the phone sent is in force. (One atomic load per batch, not per packet.)
-  if (commandsPending_.load(std::memory_order_acquire)) runCommands();
-  if (socket.stream->retired()) return;  // released just now: the batch goes nowhere
-
-  const TimePoint now = Clock::now();
   RelayStream& stream = *socket.stream;
   RelayLeg& in = stream.leg(socket.side);
-  RelayLeg& out = stream.leg(otherSide(socket.side));
   Latch& latch = in.latch(socket.channel);
-  BatchTally tally;
-  std::size_t queued = 0;
-  std::int64_t fallbackArrival = 0;
-
-  for (std::size_t i = 0; i < static_cast<std::size_t>(count); ++i) {
-    const mmsghdr& message = received_[i];
-    if ((message.msg_hdr.msg_flags & MSG_TRUNC) != 0) {  // larger than maxDatagramSize
-      ++tally.malformed;
-      continue;
+  const SocketAddress& source = datagram.source;
+  const std::size_t size = datagram.bytes.size();
+  Latch::Verdict verdict = latch.admit(source, packet->ssrc, now);
+  if (verdict == Latch::Verdict::Refuse && in.fallback && !in.fellBack &&
+      in.fallback->sameHost(source)) {
+    if (packet->kind == PacketKind::Rtp && size == 12) {
+      ++tally.keepalives;  // payload-less: proves nothing about the far relay
+      return {};
     }
-    const std::span<const std::uint8_t> datagram(buffer(i), message.msg_len);
-    const auto packet = socket.channel == Channel::Rtp ? inspectRtpPortDatagram(datagram)
-                                                       : inspectRtcpPortDatagram(datagram);
-    if (!packet) {
-      ++tally.malformed;
-      continue;
-    }
-    SocketAddress& source = sources_[i];
-    source.length = message.msg_hdr.msg_namelen;
-    Latch::Verdict verdict = latch.admit(source, packet->ssrc, now);
-    if (verdict == Latch::Verdict::Refuse && in.fallback && !in.fellBack &&
-        in.fallback->sameHost(source)) {
-      if (packet->kind == PacketKind::Rtp && message.msg_len == 12) {
-        ++tally.keepalives;  // payload-less: proves nothing about the far relay
-        continue;
-      }
-      // Media through the fallback relay: the far relay gave up the direct path (it heard
-      // nothing from us), so ours is one-way at best; follow it.
-      fallBack(stream, socket.side, "the far relay moved to the fallback");
-      verdict = latch.admit(source, packet->ssrc, now);
-    }
-    switch (verdict) {
-      case Latch::Verdict::Refuse:
-        ++tally.refused;
-        continue;
-      case Latch::Verdict::Latched:
-      case Latch::Verdict::Relatched:
-        onLatched(stream, socket, source);
-        break;
-      case Latch::Verdict::Accept:
-        break;
-    }
-    in.heard = true;
-    if (socket.channel == Channel::Rtcp) in.rtcpHeard = true;
-    if ((packet->kind == PacketKind::Rtp &&
-         (message.msg_len == 12 || (in.fallback && isFallbackAnnouncement(datagram)))) ||
-        (in.keepAlive && isRtcpKeepAlive(datagram))) {
-      // An RTP keepalive (RFC 6263 §4.6): it may latch the leg, and that is all it is for. It
-      // neither reaches the phone nor keeps the stream alive.
-      ++tally.keepalives;
-      continue;
-    }
-    ++tally.accepted;
-    if (packet->kind == PacketKind::Rtp) {
-      tally.rtpSeen = true;
-      in.reception.onPacket(packet->ssrc, packet->sequence, packet->timestamp,
-                            arrivalNs(message, fallbackArrival));
-    }
-    const SocketAddress* destination = out.latch(socket.channel).destination();
-    if (destination == nullptr) {  // the other phone's address is not known yet
-      ++tally.unsent;
-      continue;
-    }
-    sendingIov_[queued] = iovec{buffer(i), message.msg_len};
-    msghdr& outgoing = sending_[queued].msg_hdr;
-    outgoing.msg_name = const_cast<sockaddr*>(destination->data());
-    outgoing.msg_namelen = destination->length;
-    sendingKind_[queued] = packet->kind;
-    ++queued;
+    // Media through the fallback relay: the far relay gave up the direct path (it heard
+    // nothing from us), so ours is one-way at best; follow it.
+    fallBack(stream, socket.side, "the far relay moved to the fallback");
+    verdict = latch.admit(source, packet->ssrc, now);
   }
-  send(out.socket(socket.channel).fd, queued, tally);
-  publish(stream, socket.side, tally, now);
-}
-
-void RelayWorker::send(int fd, std::size_t queued, BatchTally& tally) {
-  std::size_t next = 0;
-  while (next < queued) {
-    // One datagram (the usual case at a phone's pace: 50 packets/s per stream) goes by sendto,
-    // which spares the kernel copying in a message header and an iovec.
-    const int sent = queued - next == 1
-                         ? sendOne(fd, sending_[next].msg_hdr)
-                         : ::sendmmsg(fd, sending_.data() + next,
-                                      static_cast<unsigned>(queued - next), MSG_DONTWAIT);
-    if (sent > 0) {
-      for (std::size_t j = next; j < next + static_cast<std::size_t>(sent); ++j) {
-        if (sendingKind_[j] == PacketKind::Rtp) {
-          ++tally.rtpPackets;
-          tally.rtpBytes += sendingIov_[j].iov_len;
-        } else {
-          ++tally.rtcpPackets;
-          tally.rtcpBytes += sendingIov_[j].iov_len;
-        }
-      }
-      next += static_cast<std::size_t>(sent);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-      // The socket buffer is full. Real-time media is not queued: drop the rest of the batch.
-      tally.unsent += queued - next;
+  switch (verdict) {
+    case Latch::Verdict::Refuse:
+      ++tally.refused;
+      return {};
+    case Latch::Verdict::Latched:
+    case Latch::Verdict::Relatched:
+      onLatched(stream, socket, source);
       break;
-    }
-    // This datagram cannot go (e.g. no route to its destination): skip it, send the others.
-    ++tally.unsent;
-    ++next;
+    case Latch::Verdict::Accept:
+      break;
   }
-}
-
-int RelayWorker::sendOne(int fd, const msghdr& message) {
-  const iovec& data = message.msg_iov[0];
-  const auto sent = ::sendto(fd, data.iov_base, data.iov_len, MSG_DONTWAIT,
-                             static_cast<const sockaddr*>(message.msg_name), message.msg_namelen);
-  return sent < 0 ? -1 : 1;
+  in.heard = true;
+  if (socket.channel == Channel::Rtcp) in.rtcpHeard = true;
+  if ((packet->kind == PacketKind::Rtp &&
+       (size == 12 || (in.fallback && isFallbackAnnouncement(datagram.bytes)))) ||
+      (in.keepAlive && isRtcpKeepAlive(datagram.bytes))) {
+    // An RTP keepalive (RFC 6263 §4.6): it may latch the leg, and that is all it is for. It
+    // neither reaches the phone nor keeps the stream alive.
+    ++tally.keepalives;
+    return {};
+  }
+  ++tally.accepted;
+  if (packet->kind == PacketKind::Rtp) {
+    tally.rtpSeen = true;
+    std::int64_t arrival = datagram.arrivalNs;
+    if (arrival == 0) {
+      if (tally.readNs == 0) tally.readNs = realtimeNs();
+      arrival = tally.readNs;
+    }
+    in.reception.onPacket(packet->ssrc, packet->sequence, packet->timestamp, arrival);
+  }
+  const SocketAddress* destination =
+      stream.leg(otherSide(socket.side)).latch(socket.channel).destination();
+  if (destination == nullptr) {  // the other phone's address is not known yet
+    ++tally.unsent;
+    return {};
+  }
+  return Forward{destination, packet->kind};
 }
 
 void RelayWorker::publish(RelayStream& stream, Side side, const BatchTally& tally, TimePoint now) {
   DirectionCounters& counters = stream.receivedOn(side);
   const std::uint64_t dropped = tally.malformed + tally.refused + tally.unsent;
-  addRelaxed(counters.packets, tally.rtpPackets);
-  addRelaxed(counters.bytes, tally.rtpBytes);
-  addRelaxed(counters.rtcpPackets, tally.rtcpPackets);
-  addRelaxed(counters.rtcpBytes, tally.rtcpBytes);
+  if (tally.rtpPackets > 0) {
+    addRelaxed(counters.packets, tally.rtpPackets);
+    addRelaxed(counters.bytes, tally.rtpBytes);
+  }
+  if (tally.rtcpPackets > 0) {
+    addRelaxed(counters.rtcpPackets, tally.rtcpPackets);
+    addRelaxed(counters.rtcpBytes, tally.rtcpBytes);
+  }
   if (dropped > 0) {
     addRelaxed(counters.dropped, dropped);
     addRelaxed(counters.malformed, tally.malformed);
     addRelaxed(counters.refused, tally.refused);
-    metrics_.packetsDropped.inc(dropped);
-    if (tally.malformed > 0) metrics_.packetsMalformed.inc(tally.malformed);
-    if (tally.refused > 0) metrics_.packetsRefused.inc(tally.refused);
   }
   if (tally.rtpSeen) {
     const ReceptionStatistics& reception = stream.leg(side).reception;
@@ -546,12 +427,34 @@ void RelayWorker::publish(RelayStream& stream, Side side, const BatchTally& tall
     stream.touch(now);
     counters.lastActivity.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   }
-  if (tally.keepalives > 0) metrics_.keepalivesReceived.inc(tally.keepalives);
-  const std::uint64_t forwarded = tally.rtpPackets + tally.rtcpPackets;
+  BatchTally& sum = metricsTally_;
+  sum.rtpPackets += tally.rtpPackets;
+  sum.rtpBytes += tally.rtpBytes;
+  sum.rtcpPackets += tally.rtcpPackets;
+  sum.rtcpBytes += tally.rtcpBytes;
+  sum.malformed += tally.malformed;
+  sum.refused += tally.refused;
+  sum.unsent += tally.unsent;
+  sum.keepalives += tally.keepalives;
+}
+
+void RelayWorker::flushMetrics() {
+  // The metrics are shared by the media threads: one atomic add per counter and flush, not per
+  // datagram.
+  const BatchTally& sum = metricsTally_;
+  const std::uint64_t dropped = sum.malformed + sum.refused + sum.unsent;
+  if (dropped > 0) {
+    metrics_.packetsDropped.inc(dropped);
+    if (sum.malformed > 0) metrics_.packetsMalformed.inc(sum.malformed);
+    if (sum.refused > 0) metrics_.packetsRefused.inc(sum.refused);
+  }
+  if (sum.keepalives > 0) metrics_.keepalivesReceived.inc(sum.keepalives);
+  const std::uint64_t forwarded = sum.rtpPackets + sum.rtcpPackets;
   if (forwarded > 0) {
     metrics_.packetsForwarded.inc(forwarded);
-    metrics_.bytesForwarded.inc(tally.rtpBytes + tally.rtcpBytes);
+    metrics_.bytesForwarded.inc(sum.rtpBytes + sum.rtcpBytes);
   }
+  metricsTally_ = BatchTally{};
 }
 
 void RelayWorker::onLatched(RelayStream& stream, const RelaySocket& socket,
@@ -566,10 +469,9 @@ void RelayWorker::onLatched(RelayStream& stream, const RelaySocket& socket,
   channel_.legLatched(stream.id(), socket.side, endpoint, leg.remoteGeneration);
 }
 
-// The kernel's receive time (SO_TIMESTAMPNS), so that datagrams read in one batch keep their own
-// arrival times; the time of reading if the kernel gave none.
-std::int64_t RelayWorker::arrivalNs(const mmsghdr& message, std::int64_t& fallback) const {
-  const msghdr& header = message.msg_hdr;
+// The kernel's receive time (SO_TIMESTAMPNS), so that datagrams read together keep their own
+// arrival times.
+std::int64_t RelayWorker::timestampNs(const msghdr& header) {
   for (const cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr;
        c = CMSG_NXTHDR(const_cast<msghdr*>(&header), const_cast<cmsghdr*>(c))) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
@@ -578,8 +480,7 @@ std::int64_t RelayWorker::arrivalNs(const mmsghdr& message, std::int64_t& fallba
       return std::int64_t{stamp.tv_sec} * kNanosPerSecond + stamp.tv_nsec;
     }
   }
-  if (fallback == 0) fallback = realtimeNs();
-  return fallback;
+  return 0;
 }
 
 }  // namespace p2psip::media

@@ -2,15 +2,31 @@
 // The relay end to end on loopback: phone A on 127.0.0.1 talks to leg A (bound on 127.0.0.1),
 // phone B (the overlay side) on 127.0.0.2 talks to leg B (bound on 127.0.0.2). The test thread
 // plays the signalling thread. No timing assertions: waits are bounded, checks are on counts.
+// Every case runs with both media thread backends (RelayConfig::ioBackend); the io_uring ones
+// are skipped where the kernel refuses io_uring.
 #include "p2psip/media/relay_engine.h"
 
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
+#include <cstddef>
+#include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "relay_test_support.h"
 
 namespace p2psip::media {
+
+// For gtest's messages ("where GetParam() = io_uring").
+static void PrintTo(IoBackend backend, std::ostream* out) {
+  *out << toString(backend);
+}
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -31,13 +47,38 @@ net::Endpoint rtcpOf(net::Endpoint rtp) {
   return rtp;
 }
 
-class RelayEngineTest : public ::testing::Test {
+// Whether this kernel lets a media thread use io_uring (probed once, with an engine that binds
+// nothing).
+bool ioUringUsable() {
+  static const bool usable = [] {
+    RelayConfig probe;
+    probe.addresses = {ip("127.0.0.1")};
+    MetricsRegistry metrics;
+    RelayEngine engine(
+        probe, [](std::function<void()>) {}, metrics, Logger{});
+    return engine.start() && engine.ioBackend() == IoBackend::IoUring;
+  }();
+  return usable;
+}
+
+class RelayEngineTest : public ::testing::TestWithParam<IoBackend> {
  protected:
+  void SetUp() override {
+    if (GetParam() == IoBackend::IoUring && !ioUringUsable()) {
+      GTEST_SKIP() << "io_uring is not available here";
+    }
+    config.ioBackend = GetParam();
+  }
+
   // Each test picks its own port range (below the ephemeral ports) so that test processes run
-  // in parallel do not compete for ports.
+  // in parallel do not compete for ports; the io_uring case of a test 3000 ports higher.
+  static std::uint16_t ports(std::uint16_t portMin) {
+    return static_cast<std::uint16_t>(portMin + (GetParam() == IoBackend::IoUring ? 3000 : 0));
+  }
+
   void startEngine(std::uint16_t portMin, std::size_t pairs = 8) {
-    config.portMin = portMin;
-    config.portMax = static_cast<std::uint16_t>(portMin + 2 * pairs - 1);
+    config.portMin = ports(portMin);
+    config.portMax = static_cast<std::uint16_t>(config.portMin + 2 * pairs - 1);
     if (config.addresses.empty()) config.addresses = {ip("127.0.0.1"), ip("127.0.0.2")};
     engine = std::make_unique<RelayEngine>(config, signalling.poster(), metrics, Logger{});
     engine->onTimeout([this](StreamId id) {
@@ -49,6 +90,7 @@ class RelayEngineTest : public ::testing::Test {
     });
     auto started = engine->start();
     ASSERT_TRUE(started) << started.error().detail;
+    EXPECT_EQ(engine->ioBackend(), GetParam());
   }
 
   static LegConfig legA(std::optional<net::Endpoint> remote = std::nullopt) {
@@ -97,7 +139,7 @@ class RelayEngineTest : public ::testing::Test {
   std::vector<std::pair<Side, net::Endpoint>> latches;
 };
 
-TEST_F(RelayEngineTest, RelaysRtpFromPhoneAToPhoneBAndBack) {
+TEST_P(RelayEngineTest, RelaysRtpFromPhoneAToPhoneBAndBack) {
   startEngine(22000);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -118,7 +160,7 @@ TEST_F(RelayEngineTest, RelaysRtpFromPhoneAToPhoneBAndBack) {
   EXPECT_EQ(engine->active(), 1U);
 }
 
-TEST_F(RelayEngineTest, RelaysRtcpBetweenThePortsAboveRtp) {
+TEST_P(RelayEngineTest, RelaysRtcpBetweenThePortsAboveRtp) {
   startEngine(22020);
   // RFC 3550 §11: each phone's RTCP is on its RTP port + 1, which is where the relay sends it.
   auto phoneA = PhoneWithRtcp::bind("127.0.0.1", 24000);
@@ -145,7 +187,7 @@ TEST_F(RelayEngineTest, RelaysRtcpBetweenThePortsAboveRtp) {
   EXPECT_EQ(st.aToB.packets, 0U);
 }
 
-TEST_F(RelayEngineTest, RtpRtcpMultiplexedOnOnePortIsRelayedOnIt) {
+TEST_P(RelayEngineTest, RtpRtcpMultiplexedOnOnePortIsRelayedOnIt) {
   startEngine(22040);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -158,7 +200,7 @@ TEST_F(RelayEngineTest, RtpRtcpMultiplexedOnOnePortIsRelayedOnIt) {
   EXPECT_EQ(got->source, s.legB);
 }
 
-TEST_F(RelayEngineTest, LatchesToThePortThePhoneReallySendsFrom) {
+TEST_P(RelayEngineTest, LatchesToThePortThePhoneReallySendsFrom) {
   startEngine(22060);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -179,7 +221,7 @@ TEST_F(RelayEngineTest, LatchesToThePortThePhoneReallySendsFrom) {
   EXPECT_GE(engine->totals().latches, 1U);
 }
 
-TEST_F(RelayEngineTest, APhoneBehindNatLatchesFromAnotherAddressWhenAllowed) {
+TEST_P(RelayEngineTest, APhoneBehindNatLatchesFromAnotherAddressWhenAllowed) {
   startEngine(22080);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -190,7 +232,7 @@ TEST_F(RelayEngineTest, APhoneBehindNatLatchesFromAnotherAddressWhenAllowed) {
   expectRelayed(phoneB, s.legB, phoneA, s.legA, 1, kSsrcB);
 }
 
-TEST_F(RelayEngineTest, ASourceOutsideTheSdpAddressCannotLatch) {
+TEST_P(RelayEngineTest, ASourceOutsideTheSdpAddressCannotLatch) {
   startEngine(22100);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -205,7 +247,7 @@ TEST_F(RelayEngineTest, ASourceOutsideTheSdpAddressCannotLatch) {
   EXPECT_EQ(statsOf(s.id).a.remote, phoneA.endpoint());
 }
 
-TEST_F(RelayEngineTest, AStrangerCannotHijackALatchedStream) {
+TEST_P(RelayEngineTest, AStrangerCannotHijackALatchedStream) {
   config.relatchSilence = 10s;  // longer than the test: the phone never counts as silent
   startEngine(22120);
   Phone phoneA("127.0.0.1");
@@ -240,7 +282,7 @@ TEST_F(RelayEngineTest, AStrangerCannotHijackALatchedStream) {
   EXPECT_EQ(metrics.counter("p2psip_media_packets_refused_total").value(), 4U);
 }
 
-TEST_F(RelayEngineTest, AFixedLegAcceptsOnlyItsRemote) {
+TEST_P(RelayEngineTest, AFixedLegAcceptsOnlyItsRemote) {
   startEngine(22140);
   Phone phoneA("127.0.0.1");
   Phone farRelay("127.0.0.2");
@@ -256,7 +298,7 @@ TEST_F(RelayEngineTest, AFixedLegAcceptsOnlyItsRemote) {
   EXPECT_FALSE(st.b.latched);
 }
 
-TEST_F(RelayEngineTest, ANatRebindingRelatchesAfterSilenceWithTheSameSsrc) {
+TEST_P(RelayEngineTest, ANatRebindingRelatchesAfterSilenceWithTheSameSsrc) {
   config.relatchSilence = 50ms;
   startEngine(22160);
   Phone phoneB("127.0.0.2");
@@ -282,7 +324,7 @@ TEST_F(RelayEngineTest, ANatRebindingRelatchesAfterSilenceWithTheSameSsrc) {
   EXPECT_EQ(statsOf(s.id).a.remote, newMapping.endpoint());
 }
 
-TEST_F(RelayEngineTest, GarbageIsDroppedAndCountedAndTheRelayCarriesOn) {
+TEST_P(RelayEngineTest, GarbageIsDroppedAndCountedAndTheRelayCarriesOn) {
   config.maxDatagramSize = 512;
   startEngine(22180);
   Phone phoneA("127.0.0.1");
@@ -315,7 +357,7 @@ TEST_F(RelayEngineTest, GarbageIsDroppedAndCountedAndTheRelayCarriesOn) {
   EXPECT_EQ(metrics.counter("p2psip_media_packets_malformed_total").value(), garbage.size() + 1);
 }
 
-TEST_F(RelayEngineTest, CountsLossFromSequenceNumbers) {
+TEST_P(RelayEngineTest, CountsLossFromSequenceNumbers) {
   startEngine(22200);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -335,7 +377,7 @@ TEST_F(RelayEngineTest, CountsLossFromSequenceNumbers) {
   EXPECT_EQ(sent, 8);
 }
 
-TEST_F(RelayEngineTest, MediaWaitsForTheOtherSidesAddressThenFlows) {
+TEST_P(RelayEngineTest, MediaWaitsForTheOtherSidesAddressThenFlows) {
   startEngine(22220);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -352,7 +394,7 @@ TEST_F(RelayEngineTest, MediaWaitsForTheOtherSidesAddressThenFlows) {
   statsOnce(s.id, [](const auto& x) { return x.aToB.packets == 1 && x.bToA.packets == 1; });
 }
 
-TEST_F(RelayEngineTest, SetRemoteMovesTheMediaOfALatchedLeg) {
+TEST_P(RelayEngineTest, SetRemoteMovesTheMediaOfALatchedLeg) {
   startEngine(22240);
   Phone before("127.0.0.1");
   Phone after("127.0.0.1");
@@ -367,7 +409,7 @@ TEST_F(RelayEngineTest, SetRemoteMovesTheMediaOfALatchedLeg) {
             ErrorCode::InvalidArgument);
 }
 
-TEST_F(RelayEngineTest, AnIdleStreamTimesOutAndIsReportedOnTheSignallingThread) {
+TEST_P(RelayEngineTest, AnIdleStreamTimesOutAndIsReportedOnTheSignallingThread) {
   config.inactivityTimeout = 100ms;
   startEngine(22260, 4);
   const std::size_t allFree = engine->freePortPairs();
@@ -387,7 +429,7 @@ TEST_F(RelayEngineTest, AnIdleStreamTimesOutAndIsReportedOnTheSignallingThread) 
   EXPECT_EQ(metrics.gauge("p2psip_media_streams_active").value(), 0);
 }
 
-TEST_F(RelayEngineTest, MediaKeepsAStreamAlive) {
+TEST_P(RelayEngineTest, MediaKeepsAStreamAlive) {
   config.inactivityTimeout = 1s;
   startEngine(22280);
   Phone phoneA("127.0.0.1");
@@ -404,7 +446,7 @@ TEST_F(RelayEngineTest, MediaKeepsAStreamAlive) {
   ASSERT_TRUE(signalling.drainUntil([&] { return !timedOut.empty(); }));
 }
 
-TEST_F(RelayEngineTest, ReleaseReturnsPortsAndExhaustionIsLimitExceeded) {
+TEST_P(RelayEngineTest, ReleaseReturnsPortsAndExhaustionIsLimitExceeded) {
   startEngine(22300, 4);
   std::vector<AllocatedStream> streams;
   while (true) {
@@ -434,7 +476,7 @@ TEST_F(RelayEngineTest, ReleaseReturnsPortsAndExhaustionIsLimitExceeded) {
   EXPECT_TRUE(eventually([&] { return engine->freePortPairs() == 8; }));
 }
 
-TEST_F(RelayEngineTest, MaxStreamsIsEnforced) {
+TEST_P(RelayEngineTest, MaxStreamsIsEnforced) {
   config.maxStreams = 2;
   startEngine(22320);
   ASSERT_TRUE(engine->allocate(legA(), legB()));
@@ -444,7 +486,7 @@ TEST_F(RelayEngineTest, MaxStreamsIsEnforced) {
   EXPECT_EQ(third.error().code, ErrorCode::LimitExceeded);
 }
 
-TEST_F(RelayEngineTest, AReleasedStreamRelaysNothingMore) {
+TEST_P(RelayEngineTest, AReleasedStreamRelaysNothingMore) {
   startEngine(22340);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -457,7 +499,27 @@ TEST_F(RelayEngineTest, AReleasedStreamRelaysNothingMore) {
   EXPECT_FALSE(engine->stats(s.id));
 }
 
-TEST_F(RelayEngineTest, ABurstOfTenThousandPacketsIsRelayedInFull) {
+TEST_P(RelayEngineTest, TheSocketsOfAReleasedStreamAreClosedForGood) {
+  startEngine(22660, 1);  // one pair per address: a new stream gets the released one
+  Phone phoneA("127.0.0.1");
+  Phone phoneB("127.0.0.2");
+  const auto s = allocate(legA(phoneA.endpoint()), legB(phoneB.endpoint()));
+  expectRelayed(phoneA, s.legA, phoneB, s.legB, 1, kSsrcA);
+  ASSERT_TRUE(engine->release(s.id));
+  ASSERT_TRUE(eventually([&] { return engine->freePortPairs() == 2; }));
+  // Nothing in the kernel holds them any more (no receive left armed on them): they bind again.
+  EXPECT_TRUE(Phone::at(ip("127.0.0.1"), s.legA.port).has_value());
+  EXPECT_TRUE(Phone::at(ip("127.0.0.2"), static_cast<std::uint16_t>(s.legB.port + 1)).has_value());
+  const auto again = allocate(legA(phoneA.endpoint()), legB(phoneB.endpoint()));
+  EXPECT_EQ(again.legA, s.legA);
+  expectRelayed(phoneA, again.legA, phoneB, again.legB, 2, kSsrcA);
+  expectRelayed(phoneB, again.legB, phoneA, again.legA, 1, kSsrcB);
+  engine->stop();
+  EXPECT_TRUE(Phone::at(ip("127.0.0.1"), again.legA.port).has_value()) << "stop() left it open";
+  EXPECT_TRUE(Phone::at(ip("127.0.0.2"), again.legB.port).has_value()) << "stop() left it open";
+}
+
+TEST_P(RelayEngineTest, ABurstOfTenThousandPacketsIsRelayedInFull) {
   startEngine(22360);
   Phone phoneA("127.0.0.1");
   Phone phoneB("127.0.0.2");
@@ -490,7 +552,7 @@ TEST_F(RelayEngineTest, ABurstOfTenThousandPacketsIsRelayedInFull) {
   EXPECT_EQ(st.aToB.dropped, 0U);
 }
 
-TEST_F(RelayEngineTest, SeveralMediaThreadsEachRelayTheirStreams) {
+TEST_P(RelayEngineTest, SeveralMediaThreadsEachRelayTheirStreams) {
   config.workerThreads = 3;
   startEngine(22380);
   std::vector<Phone> as;
@@ -508,7 +570,7 @@ TEST_F(RelayEngineTest, SeveralMediaThreadsEachRelayTheirStreams) {
   EXPECT_EQ(engine->snapshot().size(), 6U);
 }
 
-TEST_F(RelayEngineTest, BridgesIpv4PhonesToAnIpv6Side) {
+TEST_P(RelayEngineTest, BridgesIpv4PhonesToAnIpv6Side) {
   if (!Phone::at(ip("::1"), 0)) GTEST_SKIP() << "no IPv6 loopback";
   config.addresses = {ip("127.0.0.1"), ip("::1")};
   startEngine(22400);
@@ -521,7 +583,7 @@ TEST_F(RelayEngineTest, BridgesIpv4PhonesToAnIpv6Side) {
   expectRelayed(farSide, s.legB, phoneA, s.legA, 1, kSsrcB);
 }
 
-TEST_F(RelayEngineTest, RefusesLegsItCannotServe) {
+TEST_P(RelayEngineTest, RefusesLegsItCannotServe) {
   startEngine(22420);
   auto unknown = engine->allocate(LegConfig{.local = ip("127.0.0.9")}, legB());
   ASSERT_FALSE(unknown);
@@ -532,10 +594,10 @@ TEST_F(RelayEngineTest, RefusesLegsItCannotServe) {
   EXPECT_EQ(engine->freePortPairs(), 16U);  // nothing leaked by the failures
 }
 
-TEST_F(RelayEngineTest, NothingIsAllocatedBeforeStartOrAfterStop) {
+TEST_P(RelayEngineTest, NothingIsAllocatedBeforeStartOrAfterStop) {
   config.addresses = {ip("127.0.0.1"), ip("127.0.0.2")};
-  config.portMin = 22440;
-  config.portMax = 22447;
+  config.portMin = ports(22440);
+  config.portMax = static_cast<std::uint16_t>(config.portMin + 7);
   RelayEngine idle(config, signalling.poster(), metrics, Logger{});
   EXPECT_EQ(idle.allocate(legA(), legB()).error().code, ErrorCode::Unavailable);
 
@@ -552,7 +614,7 @@ TEST_F(RelayEngineTest, NothingIsAllocatedBeforeStartOrAfterStop) {
   EXPECT_EQ(engine->allocate(legA(), legB()).error().code, ErrorCode::Unavailable);
 }
 
-TEST_F(RelayEngineTest, AnInvalidConfigurationDoesNotStart) {
+TEST_P(RelayEngineTest, AnInvalidConfigurationDoesNotStart) {
   config.addresses = {ip("127.0.0.1")};
   config.portMin = 22461;
   RelayEngine engine(config, signalling.poster(), metrics, Logger{});
@@ -561,7 +623,7 @@ TEST_F(RelayEngineTest, AnInvalidConfigurationDoesNotStart) {
   EXPECT_EQ(started.error().code, ErrorCode::InvalidArgument);
 }
 
-TEST_F(RelayEngineTest, PostedReportsOutliveTheEngineHarmlessly) {
+TEST_P(RelayEngineTest, PostedReportsOutliveTheEngineHarmlessly) {
   config.inactivityTimeout = 20ms;
   startEngine(22480);
   allocate(legA(), legB());
@@ -571,7 +633,7 @@ TEST_F(RelayEngineTest, PostedReportsOutliveTheEngineHarmlessly) {
   EXPECT_TRUE(timedOut.empty());
 }
 
-TEST_F(RelayEngineTest, AKeepAliveLegOpensTheWayToAFarRelayUntilItHearsIt) {
+TEST_P(RelayEngineTest, AKeepAliveLegOpensTheWayToAFarRelayUntilItHearsIt) {
   config.inactivityTimeout = 3s;  // sweeps (and keepalives) every 750 ms
   startEngine(22500);
   Phone phoneA("127.0.0.1");
@@ -600,7 +662,7 @@ TEST_F(RelayEngineTest, AKeepAliveLegOpensTheWayToAFarRelayUntilItHearsIt) {
   expectRelayed(farRelay, s.legB, phoneA, s.legA, 1, kSsrcB);
 }
 
-TEST_F(RelayEngineTest, KeepalivesAloneDoNotKeepAStreamAlive) {
+TEST_P(RelayEngineTest, KeepalivesAloneDoNotKeepAStreamAlive) {
   config.inactivityTimeout = 200ms;
   startEngine(22520);
   Phone farRelay("127.0.0.2");
@@ -621,7 +683,10 @@ TEST_F(RelayEngineTest, KeepalivesAloneDoNotKeepAStreamAlive) {
 // 127.0.0.2 and a third peer's relay, the fallback, at 127.0.0.3.
 class RelayFallbackTest : public RelayEngineTest {
  protected:
-  void SetUp() override { config.inactivityTimeout = 2s; }  // sweeps every 500 ms
+  void SetUp() override {
+    RelayEngineTest::SetUp();
+    config.inactivityTimeout = 2s;  // sweeps every 500 ms
+  }
   LegConfig towardsFar(const Phone& far, const Phone& fallback, Duration after = 300ms) {
     LegConfig leg = legB(far.endpoint());
     leg.keepAlive = true;
@@ -640,7 +705,7 @@ class RelayFallbackTest : public RelayEngineTest {
   }
 };
 
-TEST_F(RelayFallbackTest, AWorkingPunchKeepsTheDirectPathWhileTheFallbackIsProbed) {
+TEST_P(RelayFallbackTest, AWorkingPunchKeepsTheDirectPathWhileTheFallbackIsProbed) {
   startEngine(22540);
   Phone phoneA("127.0.0.1");
   Phone farRelay("127.0.0.2");
@@ -664,7 +729,7 @@ TEST_F(RelayFallbackTest, AWorkingPunchKeepsTheDirectPathWhileTheFallbackIsProbe
   expectRelayed(farRelay, s.legB, phoneA, s.legA, 1, kSsrcB);
 }
 
-TEST_F(RelayFallbackTest, ASilentDirectPathFallsBackToTheRelay) {
+TEST_P(RelayFallbackTest, ASilentDirectPathFallsBackToTheRelay) {
   startEngine(22560);
   Phone phoneA("127.0.0.1");
   Phone farRelay("127.0.0.2");  // behind a NAT that never lets our packets in: silent
@@ -696,7 +761,7 @@ TEST_F(RelayFallbackTest, ASilentDirectPathFallsBackToTheRelay) {
   }));
 }
 
-TEST_F(RelayFallbackTest, AnAnnouncementThroughTheFallbackMovesALegThatHeardTheFarRelay) {
+TEST_P(RelayFallbackTest, AnAnnouncementThroughTheFallbackMovesALegThatHeardTheFarRelay) {
   startEngine(22580);
   Phone phoneA("127.0.0.1");
   Phone farRelay("127.0.0.2");
@@ -720,7 +785,7 @@ TEST_F(RelayFallbackTest, AnAnnouncementThroughTheFallbackMovesALegThatHeardTheF
   EXPECT_FALSE(phoneA.receive(300ms));
 }
 
-TEST_F(RelayFallbackTest, AFallbackThatDoesNotFitTheLegIsRefused) {
+TEST_P(RelayFallbackTest, AFallbackThatDoesNotFitTheLegIsRefused) {
   startEngine(22600);
   Phone farRelay("127.0.0.2");
   LegConfig leg = legB(farRelay.endpoint());
@@ -735,7 +800,7 @@ TEST_F(RelayFallbackTest, AFallbackThatDoesNotFitTheLegIsRefused) {
       engine->setFallback(StreamId{999}, Side::B, net::Endpoint{ip("127.0.0.3"), 4000}, 300ms));
 }
 
-TEST_F(RelayFallbackTest, AFallbackLearntLaterFromTheAnswerStartsTheTrial) {
+TEST_P(RelayFallbackTest, AFallbackLearntLaterFromTheAnswerStartsTheTrial) {
   startEngine(22620);
   Phone phoneA("127.0.0.1");
   Phone farRelay("127.0.0.2");
@@ -749,7 +814,7 @@ TEST_F(RelayFallbackTest, AFallbackLearntLaterFromTheAnswerStartsTheTrial) {
   expectRelayed(phoneA, s.legA, fallback, s.legB, 1, kSsrcA);
 }
 
-TEST_F(RelayEngineTest, AKeepAliveLegAlsoOpensTheWayForRtcpAndHidesTheFarRelaysOnes) {
+TEST_P(RelayEngineTest, AKeepAliveLegAlsoOpensTheWayForRtcpAndHidesTheFarRelaysOnes) {
   config.inactivityTimeout = 3s;
   startEngine(22640);
   auto phoneA = PhoneWithRtcp::bind("127.0.0.1", 26640);
@@ -775,6 +840,58 @@ TEST_F(RelayEngineTest, AKeepAliveLegAlsoOpensTheWayForRtcpAndHidesTheFarRelaysO
   ASSERT_TRUE(relayed);
   EXPECT_EQ(relayed->bytes, rr);
 }
+
+// As kernel.io_uring_disabled would: io_uring_setup fails with EPERM, for good, in this process.
+void refuseIoUring() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program);
+}
+
+// Where the kernel refuses io_uring, start() says so and the media thread relays with epoll.
+// Exits 0 if so; run in a child process, since the refusal cannot be lifted.
+[[noreturn]] void relayWithoutIoUring() {
+  refuseIoUring();
+  std::ostringstream log;
+  Logger logger(std::make_shared<spdlog::logger>(
+      "media", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  RelayConfig config;  // ioBackend: IoUring
+  config.addresses = {ip("127.0.0.1"), ip("127.0.0.2")};
+  config.portMin = 22680;
+  config.portMax = 22683;
+  MetricsRegistry metrics;
+  SignallingQueue signalling;
+  RelayEngine engine(config, signalling.poster(), metrics, logger);
+  const bool started = static_cast<bool>(engine.start());
+  Phone phoneA("127.0.0.1");
+  Phone phoneB("127.0.0.2");
+  const auto s = engine.allocate(LegConfig{.local = ip("127.0.0.1"), .remote = phoneA.endpoint()},
+                                 LegConfig{.local = ip("127.0.0.2"), .remote = phoneB.endpoint()});
+  if (s) phoneA.send(s->legA, rtpPacket(1, 160, kSsrcA));
+  const bool relayed = s && phoneB.receive().has_value();
+  const bool said = log.str().find("io_uring unavailable") != std::string::npos;
+  std::exit(started && engine.ioBackend() == IoBackend::Epoll && relayed && said ? 0 : 1);
+}
+
+TEST(RelayEngineBackendTest, WithoutIoUringItFallsBackToEpollAndSaysSo) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(relayWithoutIoUring(), ::testing::ExitedWithCode(0), "");
+}
+
+std::string backendName(const ::testing::TestParamInfo<IoBackend>& info) {
+  return info.param == IoBackend::IoUring ? "IoUring" : "Epoll";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RelayEngineTest,
+                         ::testing::Values(IoBackend::Epoll, IoBackend::IoUring), backendName);
+INSTANTIATE_TEST_SUITE_P(Backends, RelayFallbackTest,
+                         ::testing::Values(IoBackend::Epoll, IoBackend::IoUring), backendName);
 
 }  // namespace
 }  // namespace p2psip::media

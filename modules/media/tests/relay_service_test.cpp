@@ -92,7 +92,7 @@ class RelayServiceTest : public ::testing::Test {
 };
 
 TEST_F(RelayServiceTest, AllocateConnectAndRelayRtpThroughBothLegs) {
-  start(23000);
+  start(28000);
   // The caller's relay (side A) and the callee's relay (side B) both on loopback.
   Phone callerRelay("127.0.0.1");
   Phone calleeRelay("127.0.0.1");
@@ -147,7 +147,7 @@ TEST_F(RelayServiceTest, AllocateConnectAndRelayRtpThroughBothLegs) {
 }
 
 TEST_F(RelayServiceTest, BothLegsLatchOntoPeersThatSendFirst) {
-  start(23020);
+  start(28020);
   // No Connect: both relays are behind NATs, so the relay learns them from their packets.
   Phone callerRelay("127.0.0.1");
   Phone calleeRelay("127.0.0.1");
@@ -167,7 +167,7 @@ TEST_F(RelayServiceTest, BothLegsLatchOntoPeersThatSendFirst) {
 }
 
 TEST_F(RelayServiceTest, AnExpectedSourceKeepsOthersFromLatching) {
-  start(23040);
+  start(28040);
   Phone stranger("127.0.0.1");
   Phone calleeRelay("127.0.0.1");
   const auto s =
@@ -179,7 +179,7 @@ TEST_F(RelayServiceTest, AnExpectedSourceKeepsOthersFromLatching) {
 
 TEST_F(RelayServiceTest, QuotaExceededForOnePeerWhileAnotherStillGetsStreams) {
   serviceConfig.perPeerStreamQuota = 2;
-  start(23060);
+  start(28060);
   EXPECT_EQ(allocate(kAlice, Allocate{{StreamRequest{}, StreamRequest{}}}).streams.size(), 2U);
   const auto refused = errorOf(call(kAlice, Allocate{{StreamRequest{}}}));
   EXPECT_EQ(refused.code, ErrorCode::QuotaExceeded);
@@ -196,7 +196,7 @@ TEST_F(RelayServiceTest, QuotaExceededForOnePeerWhileAnotherStillGetsStreams) {
 }
 
 TEST_F(RelayServiceTest, AnUnauthorisedPeerIsRefused) {
-  start(23080);
+  start(28080);
   EXPECT_EQ(errorOf(call(kMallory, Allocate{{StreamRequest{}}})).code, ErrorCode::NotAuthorised);
   const auto s = allocate(kAlice).streams.at(0);
   EXPECT_EQ(errorOf(call(kMallory, Stats{{s.stream}})).code, ErrorCode::NotAuthorised);
@@ -208,7 +208,7 @@ TEST_F(RelayServiceTest, AnUnauthorisedPeerIsRefused) {
 }
 
 TEST_F(RelayServiceTest, APeerCannotTouchAnotherPeersStreams) {
-  start(23100);
+  start(28100);
   const auto s = allocate(kAlice).streams.at(0);
   // One of the engine's streams that is no peer's (this relay's own call).
   const auto own = engine->allocate({.local = ip("127.0.0.1")}, {.local = ip("127.0.0.1")});
@@ -236,7 +236,7 @@ TEST_F(RelayServiceTest, APeerCannotTouchAnotherPeersStreams) {
 }
 
 TEST_F(RelayServiceTest, ReleaseAllFreesThePortsOfAPeerWhoseLinkClosed) {
-  start(23120);
+  start(28120);
   const std::size_t allFree = engine->freePortPairs();
   ASSERT_EQ(allFree, 8U);
   allocate(kAlice, Allocate{{StreamRequest{}, StreamRequest{}}});
@@ -259,7 +259,7 @@ TEST_F(RelayServiceTest, ReleaseAllFreesThePortsOfAPeerWhoseLinkClosed) {
 
 TEST_F(RelayServiceTest, ATimedOutStreamIsForgotten) {
   relayConfig.inactivityTimeout = 100ms;
-  start(23140);
+  start(28140);
   const auto s = allocate(kAlice).streams.at(0);
   ASSERT_TRUE(signalling.drainUntil([&] { return !timedOut.empty(); }));
   EXPECT_EQ(timedOut.front().value, s.stream);
@@ -272,7 +272,7 @@ TEST_F(RelayServiceTest, ATimedOutStreamIsForgotten) {
 }
 
 TEST_F(RelayServiceTest, AStreamTheEngineNoLongerHasIsUnknown) {
-  start(23160);
+  start(28160);
   const auto s = allocate(kAlice).streams.at(0);
   // Gone from the engine without the service being told (a composition root that forwards the
   // timeout later, or another component releasing it): the service must not answer as if the
@@ -285,7 +285,7 @@ TEST_F(RelayServiceTest, AStreamTheEngineNoLongerHasIsUnknown) {
 }
 
 TEST_F(RelayServiceTest, CapacityExhaustionGivesTheCapacityError) {
-  start(23180, 3);  // three pairs: one stream, and half of the next
+  start(28180, 3);  // three pairs: one stream, and half of the next
   const std::size_t allFree = engine->freePortPairs();
   // The second stream of this request cannot be bound: nothing of the request stays.
   EXPECT_EQ(errorOf(call(kAlice, Allocate{{StreamRequest{}, StreamRequest{}}})).code,
@@ -304,7 +304,7 @@ TEST_F(RelayServiceTest, CapacityExhaustionGivesTheCapacityError) {
 
 TEST_F(RelayServiceTest, TheServiceCapOnRelayedStreamsHolds) {
   serviceConfig.maxStreams = 1;
-  start(23200);
+  start(28200);
   allocate(kAlice);
   EXPECT_EQ(errorOf(call(kBob, Allocate{{StreamRequest{}}})).code, ErrorCode::Capacity);
   // The engine itself still has room for this relay's own calls.
@@ -312,7 +312,7 @@ TEST_F(RelayServiceTest, TheServiceCapOnRelayedStreamsHolds) {
 }
 
 TEST_F(RelayServiceTest, ConnectRefusesRemotesThatAreNotAPeersMedia) {
-  start(23220);
+  start(28220);
   const auto s = allocate(kAlice).streams.at(0);
   for (const net::Endpoint& remote :
        {net::Endpoint{ip("127.0.0.1"), 0}, net::Endpoint{ip("224.0.0.1"), 4000},
@@ -325,7 +325,7 @@ TEST_F(RelayServiceTest, ConnectRefusesRemotesThatAreNotAPeersMedia) {
 }
 
 TEST_F(RelayServiceTest, UnusableFramesAreAnsweredAndResponsesAreNot) {
-  start(23240);
+  start(28240);
   const auto errorFrame = [&](std::string_view bytes) {
     auto decoded = decodeFrame(service->handle(kAlice, bytes));
     EXPECT_TRUE(decoded);
@@ -374,7 +374,7 @@ TEST_F(RelayServiceTest, UnusableFramesAreAnsweredAndResponsesAreNot) {
 }
 
 TEST_F(RelayServiceTest, DestroyingTheServiceReleasesItsStreams) {
-  start(23260);
+  start(28260);
   allocate(kAlice, Allocate{{StreamRequest{}, StreamRequest{}}});
   ASSERT_EQ(engine->active(), 2U);
   service.reset();

@@ -81,6 +81,7 @@ struct DaemonConfig {
   std::chrono::seconds mediaPunchCheck{2};
   std::size_t maxMediaStreams = 4000;  // relay streams at once (one per m= line)
   std::size_t mediaThreads = 1;        // packet-forwarding threads
+  std::string mediaIo = "io_uring";    // how they move packets: io_uring, or epoll
 };
 
 // "30000-39999": the relay's port range.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // RelayEngine: the RTP/RTCP relay. It owns a pool of port pairs per local address and one or more
-// media threads that forward packets (epoll, recvmmsg/sendmmsg, nothing allocated per packet).
+// media threads that forward packets (io_uring multishot receives and send requests, or epoll
+// with recvmmsg/sendmmsg: RelayConfig::ioBackend; nothing allocated per packet).
 //
 // Threading: every member function is called on the signalling thread, and none of them waits for
 // a media thread: control goes to the media threads through a mutex-guarded command queue and an
@@ -75,6 +76,9 @@ class RelayEngine {
   std::vector<StreamStats> snapshot() const;
   RelayTotals totals() const;
   std::size_t active() const;  // streams allocated and not yet released or reported timed out
+  // What the media threads use: RelayConfig::ioBackend, or Epoll where io_uring could not be set
+  // up at start() (the configured one before start()).
+  IoBackend ioBackend() const;
   std::size_t freePortPairs() const;  // over every address
   std::size_t freePortPairs(const asio::ip::address& address) const;
 
