@@ -311,8 +311,9 @@ TEST_F(RelayChainTest, AnUnreadableFallbackIsIgnoredAndCounted) {
   proxy::MessageSource source;
   source.flow.remote = phone.endpoint();
   std::vector<proxy::OutboundRequest> out;
+  const transport::Target peerLink;  // named: GCC 12 at -O3 warns on an empty {} here
   out.push_back(
-      {parse(request("INVITE", "chain-4", "a1", "", 1, offer(phone.endpoint()))), {}, true});
+      {parse(request("INVITE", "chain-4", "a1", "", 1, offer(phone.endpoint()))), peerLink, true});
   anchor->onRequestOut(source, std::move(out), [](auto) {});
   for (const char* bad : {"127.0.0.3", "127.0.0.3 0", "host.example 4000", "::1 4000",
                           "127.0.0.3 99999", "127.0.0.3 40x0"}) {
@@ -377,10 +378,9 @@ TEST_F(RelayChainTest, WithoutTheFarPeersClassTheCallerLeavesTheChoiceToTheAnswe
   proxy::MessageSource source;
   source.flow.remote = phone.endpoint();
   std::vector<proxy::OutboundRequest> out;
+  const transport::Target peerLink;  // named: GCC 12 at -O3 warns on an empty {} here
   out.push_back({parse(request("INVITE", "chain-6", "a1", "", 1, offer(phone.endpoint()))),
-                 {},
-                 true,
-                 proxy::FarPeer{"unknown", std::nullopt}});
+                 peerLink, true, proxy::FarPeer{"unknown", std::nullopt}});
   std::optional<tl::expected<std::vector<proxy::OutboundRequest>, proxy::MediaRefusal>> sent;
   anchor->onRequestOut(source, std::move(out), [&](auto r) { sent = std::move(r); });
   ASSERT_TRUE(sent && *sent);
