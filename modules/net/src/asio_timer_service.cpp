@@ -15,8 +15,9 @@ AsioTimerService::~AsioTimerService() {
 
 TimerId AsioTimerService::schedule(Duration delay, std::function<void()> fn) {
   if (delay < Duration::zero()) delay = Duration::zero();
-  const TimePoint deadline = Clock::now() + delay;
-  const TimerId id = queue_.push(deadline, std::move(fn));
+  const TimePoint now = Clock::now();
+  const TimePoint deadline = now + delay;
+  const TimerId id = queue_.push(now, delay, std::move(fn));
   if (!armedFor_ || deadline < *armedFor_) arm(deadline);
   return id;
 }

@@ -14,7 +14,7 @@ ClientInviteTransaction::ClientInviteTransaction(TransactionContext& context, st
                                                  ClientTransactionUser* user)
     : context_(context),
       identity_(TransactionIdentity::of(id, TransactionKind::ClientInvite, invite)),
-      invite_(std::move(invite)),
+      invite_(std::make_unique<sip::Message>(std::move(invite))),
       target_(target),
       reliable_(transport::isReliable(target.protocol)),
       user_(user),
@@ -42,7 +42,7 @@ std::string_view ClientInviteTransaction::toString(State state) {
 }
 
 Result<void> ClientInviteTransaction::start() {
-  auto sent = context_.send(identity_, invite_, target_);
+  auto sent = context_.send(identity_, *invite_, target_);
   if (!sent) return sent;
   // §17.1.1.2: Timer A only where the transport does not retransmit for us.
   if (!reliable_) timerA_.start(context_.values.timerA());
@@ -87,7 +87,7 @@ void ClientInviteTransaction::onResponse(sip::Message&& response, const transpor
         // §17.1.1.2: a retransmitted final response is answered with the same ACK and kept from the
         // TU.
         context_.metrics.retransmissionsAbsorbed.inc();
-        if (ack_ && context_.send(identity_, *ack_, target_))
+        if (!ack_.empty() && context_.sendSerialized(identity_, ack_, "ACK", target_))
           context_.metrics.retransmissionsSent.inc();
       } else if (status >= 200) {
         // A 2xx after a non-2xx final (a misbehaving fork): somebody must ACK it, so it goes up.
@@ -123,6 +123,7 @@ void ClientInviteTransaction::onSuccess(sip::Message&& response, const transport
   timerC_.stop();
   cancelWait_.stop();
   cancelPending_ = false;
+  invite_.reset();
   // RFC 6026 §7.2: stay for Timer M to hand further 2xx to the TU instead of terminating.
   enter(State::Accepted, "2xx");
   timerM_.start(context_.values.timerM());
@@ -138,12 +139,13 @@ void ClientInviteTransaction::onFailure(sip::Message&& response, const transport
   // §17.1.1.3: the ACK for a non-2xx final is ours, hop by hop, with the response's To tag.
   Result<void> ackSent;
   if (auto ack = buildHopByHop("ACK", response.to().text)) {
-    ack_.emplace(std::move(*ack));
-    ackSent = context_.send(identity_, *ack_, target_);
+    ack_ = ack->serialize();
+    ackSent = context_.sendSerialized(identity_, ack_, "ACK", target_);
   } else {
     context_.logger.error("client INVITE {} cannot build ACK: {} call_id={} branch={}",
                           identity_.id, ack.error().detail, identity_.callId, identity_.branch);
   }
+  invite_.reset();
   enter(State::Completed, std::to_string(response.statusCode()));
   // §17.1.1.2: Timer D absorbs retransmitted finals; zero on reliable transports.
   const auto d = context_.values.timerD(reliable_);
@@ -173,7 +175,7 @@ void ClientInviteTransaction::onTimer(TransactionTimer timer) {
   switch (timer) {
     case TransactionTimer::A:
       if (state_ != State::Calling) return;
-      if (auto sent = context_.send(identity_, invite_, target_); !sent) {
+      if (auto sent = context_.send(identity_, *invite_, target_); !sent) {
         onTransportError(sent.error());
         return;
       }
@@ -252,7 +254,9 @@ bool ClientInviteTransaction::takeDeferredCancel() {
 Result<sip::Message> ClientInviteTransaction::buildCancel() const {
   // §9.1: Request-URI, Call-ID, From, To and CSeq number of the INVITE, its top Via only, its
   // Routes.
-  return buildHopByHop("CANCEL", invite_.to().text);
+  if (!invite_)
+    return makeError(ErrorCode::InvalidArgument, "the INVITE has had its final response");
+  return buildHopByHop("CANCEL", invite_->to().text);
 }
 
 void ClientInviteTransaction::onCancelSent() {
@@ -264,18 +268,21 @@ Result<sip::Message> ClientInviteTransaction::buildHopByHop(std::string_view met
                                                             std::string_view to) const {
   // §17.1.1.3 (ACK) and §9.1 (CANCEL) share one shape: they follow the INVITE hop by hop, so they
   // reuse its Request-URI and its top Via (hence its branch), and copy its Route set.
+  if (!invite_)
+    return makeError(ErrorCode::InvalidArgument, "the INVITE has had its final response");
+  const sip::Message& invite = *invite_;
   std::string text;
   text.reserve(512);
-  text.append(method).append(" ").append(invite_.requestUri().text).append(" SIP/2.0\r\n");
-  text.append("Via: ").append(invite_.topVia().text).append("\r\n");
-  for (auto route : invite_.values(sip::HeaderId::Route))
+  text.append(method).append(" ").append(invite.requestUri().text).append(" SIP/2.0\r\n");
+  text.append("Via: ").append(invite.topVia().text).append("\r\n");
+  for (auto route : invite.values(sip::HeaderId::Route))
     text.append("Route: ").append(route).append("\r\n");
   text.append("Max-Forwards: 70\r\n");
-  text.append("From: ").append(invite_.from().text).append("\r\n");
+  text.append("From: ").append(invite.from().text).append("\r\n");
   text.append("To: ").append(to).append("\r\n");
-  text.append("Call-ID: ").append(invite_.callId()).append("\r\n");
+  text.append("Call-ID: ").append(invite.callId()).append("\r\n");
   text.append("CSeq: ")
-      .append(std::to_string(invite_.cseq().number))
+      .append(std::to_string(invite.cseq().number))
       .append(" ")
       .append(method)
       .append("\r\n");

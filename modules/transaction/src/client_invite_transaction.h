@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "p2psip/common/result.h"
@@ -55,14 +57,17 @@ class ClientInviteTransaction {
 
   TransactionContext& context_;
   TransactionIdentity identity_;
-  sip::Message invite_;
+  // Needed while the INVITE may be retransmitted or cancelled, and to build the ACK of a non-2xx
+  // (§17.1.1.3); released on the final response, since Completed and Accepted linger for Timer D
+  // and Timer M (32 s on UDP) and need none of it.
+  std::unique_ptr<sip::Message> invite_;  // not inline: a Message is ~900 bytes before its heap
   transport::Target target_;
   bool reliable_;
   ClientTransactionUser* user_;  // null once detached
   State state_ = State::Calling;
   bool cancelPending_ = false;  // asked for in Calling, waiting for a provisional (§9.1)
   bool cancelSent_ = false;
-  std::optional<sip::Message> ack_;  // §17.1.1.3: sent again for each retransmitted final response
+  std::string ack_;  // §17.1.1.3: sent again, as sent, for each retransmitted final response
   TimerSlot timerA_;
   TimerSlot timerB_;
   TimerSlot timerC_;

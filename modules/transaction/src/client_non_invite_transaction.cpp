@@ -12,7 +12,7 @@ ClientNonInviteTransaction::ClientNonInviteTransaction(TransactionContext& conte
                                                        ClientTransactionUser* user)
     : context_(context),
       identity_(TransactionIdentity::of(id, TransactionKind::ClientNonInvite, request)),
-      request_(std::move(request)),
+      request_(request.serialize()),
       target_(target),
       reliable_(transport::isReliable(target.protocol)),
       user_(user),
@@ -35,7 +35,7 @@ std::string_view ClientNonInviteTransaction::toString(State state) {
 }
 
 Result<void> ClientNonInviteTransaction::start() {
-  auto sent = context_.send(identity_, request_, target_);
+  auto sent = context_.sendSerialized(identity_, request_, identity_.method, target_);
   if (!sent) return sent;
   // §17.1.2.2: Timer E only where the transport does not retransmit for us; Timer F always.
   if (!reliable_) timerE_.start(context_.values.timerE());
@@ -68,6 +68,7 @@ void ClientNonInviteTransaction::onResponse(sip::Message&& response,
       } else {
         timerE_.stop();
         timerF_.stop();
+        request_ = std::string();
         enter(State::Completed, std::to_string(status));
         // §17.1.2.2: Timer K absorbs retransmitted finals; zero on reliable transports.
         const auto k = context_.values.timerK(reliable_);
@@ -91,7 +92,8 @@ void ClientNonInviteTransaction::onTimer(TransactionTimer timer) {
   switch (timer) {
     case TransactionTimer::E:
       if (state_ != State::Trying && state_ != State::Proceeding) return;
-      if (auto sent = context_.send(identity_, request_, target_); !sent) {
+      if (auto sent = context_.sendSerialized(identity_, request_, identity_.method, target_);
+          !sent) {
         onTransportError(sent.error());
         return;
       }

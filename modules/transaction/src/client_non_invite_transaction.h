@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "p2psip/common/result.h"
@@ -42,7 +43,9 @@ class ClientNonInviteTransaction {
 
   TransactionContext& context_;
   TransactionIdentity identity_;
-  sip::Message request_;
+  // The request as sent, for Timer E retransmissions (§17.1.2.2); dropped once Completed, which
+  // lingers for Timer K and needs none of it.
+  std::string request_;
   transport::Target target_;
   bool reliable_;
   ClientTransactionUser* user_;

@@ -39,10 +39,10 @@ std::string_view ServerInviteTransaction::toString(State state) {
 void ServerInviteTransaction::start(const sip::Message& invite) {
   // §17.2.1: 100 Trying at once quenches the client's Timer A retransmissions. makeResponse()
   // gives it no To tag and echoes the Timestamp (§8.2.6.1).
-  auto trying = sip::makeResponse(invite, 100, "Trying");
+  lastResponse_ = sip::makeResponse(invite, 100, "Trying").serialize();
+  lastStatus_ = 100;
   // A failed 100 is not fatal: the TU's own response will meet (and report) the same transport.
-  (void)context_.send(identity_, trying, responseTarget_);
-  lastResponse_.emplace(std::move(trying));
+  (void)context_.sendSerialized(identity_, lastResponse_, "100", responseTarget_);
   context_.logTransition(identity_, "-", toString(state_), "INVITE received");
 }
 
@@ -93,6 +93,8 @@ void ServerInviteTransaction::onAck(sip::Message&& ack, const transport::Flow& f
     case State::Completed: {
       timerG_.stop();
       timerH_.stop();
+      // §17.2.1: Confirmed only absorbs ACKs; the final response is never sent again.
+      lastResponse_ = std::string();
       enter(State::Confirmed, "ACK");
       // §17.2.1: Timer I absorbs further ACKs; zero on reliable transports.
       const auto i = context_.values.timerI(reliable_);
@@ -121,8 +123,10 @@ void ServerInviteTransaction::onAck(sip::Message&& ack, const transport::Flow& f
 }
 
 void ServerInviteTransaction::resendLastResponse() {
-  if (!lastResponse_) return;
-  if (auto sent = context_.send(identity_, *lastResponse_, responseTarget_); !sent) {
+  if (lastResponse_.empty()) return;
+  if (auto sent = context_.sendSerialized(identity_, lastResponse_, std::to_string(lastStatus_),
+                                          responseTarget_);
+      !sent) {
     onTransportError(sent.error());
     return;
   }
@@ -133,22 +137,26 @@ Result<void> ServerInviteTransaction::respond(sip::Message&& response) {
   const auto status = response.statusCode();
   switch (state_) {
     case State::Proceeding: {
-      auto sent = context_.send(identity_, response, responseTarget_);
+      std::string bytes = response.serialize();
+      auto sent =
+          context_.sendSerialized(identity_, bytes, std::to_string(status), responseTarget_);
       if (!sent) {
         // §17.2.4: the response cannot be delivered; the caller learns it from the result.
         terminate("transport error");
         return sent;
       }
       if (status < 200) {
-        lastResponse_.emplace(std::move(response));
+        lastResponse_ = std::move(bytes);
+        lastStatus_ = status;
       } else if (status < 300) {
         // RFC 6026 §7.1: the TU retransmits the 2xx; we stay for Timer L to absorb INVITE
-        // retransmissions.
-        lastResponse_.reset();
+        // retransmissions, and keep nothing to send.
+        lastResponse_ = std::string();
         enter(State::Accepted, std::to_string(status));
         timerL_.start(context_.values.timerL());
       } else {
-        lastResponse_.emplace(std::move(response));
+        lastResponse_ = std::move(bytes);
+        lastStatus_ = status;
         enter(State::Completed, std::to_string(status));
         // §17.2.1: Timer G retransmits the final over unreliable transports until the ACK; Timer H
         // gives up.
@@ -175,7 +183,9 @@ void ServerInviteTransaction::onTimer(TransactionTimer timer) {
   switch (timer) {
     case TransactionTimer::G:
       if (state_ != State::Completed) return;
-      if (auto sent = context_.send(identity_, *lastResponse_, responseTarget_); !sent) {
+      if (auto sent = context_.sendSerialized(identity_, lastResponse_, std::to_string(lastStatus_),
+                                              responseTarget_);
+          !sent) {
         onTransportError(sent.error());
         return;
       }

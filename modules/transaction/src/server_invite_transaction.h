@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "p2psip/common/result.h"
@@ -50,8 +51,9 @@ class ServerInviteTransaction {
   bool reliable_;
   State state_ = State::Proceeding;
   // The last provisional while Proceeding, then the non-2xx final: what a retransmitted INVITE
-  // gets.
-  std::optional<sip::Message> lastResponse_;
+  // gets, as sent (serialized once; dropped once no retransmission can need it).
+  std::string lastResponse_;
+  std::uint16_t lastStatus_ = 0;
   TimerSlot timerG_;
   TimerSlot timerH_;
   TimerSlot timerI_;

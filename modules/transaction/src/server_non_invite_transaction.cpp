@@ -56,7 +56,9 @@ void ServerNonInviteTransaction::onRequest(sip::Message&& /*request*/,
     case State::Completed:
       // §17.2.2: the most recent provisional, or the final, goes out again.
       context_.metrics.retransmissionsAbsorbed.inc();
-      if (auto sent = context_.send(identity_, *lastResponse_, responseTarget_); !sent) {
+      if (auto sent = context_.sendSerialized(identity_, lastResponse_, std::to_string(lastStatus_),
+                                              responseTarget_);
+          !sent) {
         onTransportError(sent.error());
         return;
       }
@@ -72,13 +74,16 @@ Result<void> ServerNonInviteTransaction::respond(sip::Message&& response) {
   switch (state_) {
     case State::Trying:
     case State::Proceeding: {
-      auto sent = context_.send(identity_, response, responseTarget_);
+      std::string bytes = response.serialize();
+      auto sent =
+          context_.sendSerialized(identity_, bytes, std::to_string(status), responseTarget_);
       if (!sent) {
         // §17.2.4: undeliverable; the caller learns it from the result.
         terminate("transport error");
         return sent;
       }
-      lastResponse_.emplace(std::move(response));
+      lastResponse_ = std::move(bytes);
+      lastStatus_ = status;
       if (status < 200) {
         if (state_ == State::Trying) enter(State::Proceeding, std::to_string(status));
         return {};

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "p2psip/common/result.h"
@@ -45,7 +46,10 @@ class ServerNonInviteTransaction {
   transport::Target responseTarget_;  // §18.2.2
   bool reliable_;
   State state_ = State::Trying;
-  std::optional<sip::Message> lastResponse_;  // what a retransmitted request gets (§17.2.2)
+  // What a retransmitted request gets (§17.2.2), as sent: a completed transaction lingers for
+  // Timer J (32 s on UDP) and needs nothing else of the response.
+  std::string lastResponse_;
+  std::uint16_t lastStatus_ = 0;
   TimerSlot timerJ_;
 };
 

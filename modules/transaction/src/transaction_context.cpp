@@ -58,6 +58,18 @@ Result<void> TransactionContext::send(const TransactionIdentity& who, const sip:
   return sent;
 }
 
+Result<void> TransactionContext::sendSerialized(const TransactionIdentity& who,
+                                                std::string_view bytes, std::string_view what,
+                                                const transport::Target& target) {
+  auto sent = sender.sendSerialized(bytes, target);
+  if (!sent) {
+    metrics.transportErrors.inc();
+    logger.warn("{} transaction {} could not send {}: {} call_id={} branch={}", toString(who.kind),
+                who.id, what, sent.error().detail, who.callId, who.branch);
+  }
+  return sent;
+}
+
 void TransactionContext::logTransition(const TransactionIdentity& who, std::string_view from,
                                        std::string_view to, std::string_view cause) {
   logger.debug("{} transaction {} ({}) {} -> {} on {} call_id={} branch={}", toString(who.kind),
@@ -71,8 +83,11 @@ void TransactionContext::markTerminated(const TransactionIdentity& who) {
 void TimerSlot::start(Duration delay) {
   stop();
   interval_ = delay;
-  id_ = context_.timers.schedule(delay, [context = &context_, owner = owner_, name = name_] {
-    context->timerFired(owner, name);
+  // Two words of capture fit std::function's inline storage: no allocation per timer.
+  static_assert(sizeof(TransactionTimer) == 1);
+  const std::uint64_t packed = (owner_ << 8) | static_cast<std::uint8_t>(name_);
+  id_ = context_.timers.schedule(delay, [context = &context_, packed] {
+    context->timerFired(packed >> 8, static_cast<TransactionTimer>(packed & 0xff));
   });
 }
 

@@ -77,6 +77,10 @@ struct TransactionContext {
   // act on.
   Result<void> send(const TransactionIdentity& who, const sip::Message& message,
                     const transport::Target& target);
+  // The same for bytes serialized earlier (what a completed transaction keeps); `what` names them
+  // in the log line ("ACK", "486").
+  Result<void> sendSerialized(const TransactionIdentity& who, std::string_view bytes,
+                              std::string_view what, const transport::Target& target);
   void logTransition(const TransactionIdentity& who, std::string_view from, std::string_view to,
                      std::string_view cause);
   void markTerminated(const TransactionIdentity& who);

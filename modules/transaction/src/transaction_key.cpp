@@ -57,12 +57,14 @@ TransactionKey TransactionKey::forServer(const sip::Message& request) {
   // RFC 2543 fallback (§17.2.3): the branch is not unique, so the request itself identifies the
   // transaction. The To tag is the request's; an ACK's tag then matches the INVITE transaction
   // only through the alias registered for its final response (withToTag).
-  key.transport = lowerCase(via.transport);
-  key.requestUri = std::string(request.requestUri().text);
-  key.toTag = std::string(request.to().tag().value_or(""));
-  key.fromTag = std::string(request.from().tag().value_or(""));
-  key.callId = std::string(request.callId());
-  key.cseqNumber = request.cseq().number;
+  auto legacy = std::make_shared<Rfc2543Part>();
+  legacy->transport = lowerCase(via.transport);
+  legacy->requestUri = std::string(request.requestUri().text);
+  legacy->toTag = std::string(request.to().tag().value_or(""));
+  legacy->fromTag = std::string(request.from().tag().value_or(""));
+  legacy->callId = std::string(request.callId());
+  legacy->cseqNumber = request.cseq().number;
+  key.rfc2543 = std::move(legacy);
   return key;
 }
 
@@ -74,7 +76,9 @@ TransactionKey TransactionKey::withMethod(std::string_view otherMethod) const {
 
 TransactionKey TransactionKey::withToTag(std::string_view tag) const {
   TransactionKey key = *this;
-  key.toTag = std::string(tag);
+  auto legacy = std::make_shared<Rfc2543Part>(rfc2543 ? *rfc2543 : Rfc2543Part{});
+  legacy->toTag = std::string(tag);
+  key.rfc2543 = std::move(legacy);
   return key;
 }
 
@@ -84,13 +88,14 @@ std::size_t TransactionKeyHash::operator()(const TransactionKey& key) const noex
   combine(seed, h(key.branch));
   combine(seed, h(key.sentBy));
   combine(seed, h(key.method));
-  if (!key.rfc3261) {
-    combine(seed, h(key.transport));
-    combine(seed, h(key.requestUri));
-    combine(seed, h(key.toTag));
-    combine(seed, h(key.fromTag));
-    combine(seed, h(key.callId));
-    combine(seed, std::hash<std::uint32_t>{}(key.cseqNumber));
+  if (key.rfc2543) {
+    const auto& legacy = *key.rfc2543;
+    combine(seed, h(legacy.transport));
+    combine(seed, h(legacy.requestUri));
+    combine(seed, h(legacy.toTag));
+    combine(seed, h(legacy.fromTag));
+    combine(seed, h(legacy.callId));
+    combine(seed, std::hash<std::uint32_t>{}(legacy.cseqNumber));
   }
   return seed;
 }

@@ -40,10 +40,11 @@ TEST(TransactionKey, SentByHostIsCaseInsensitiveAndDefaultPortIsExplicit) {
 TEST(TransactionKey, Rfc2543KeyUsesTheRequestIdentity) {
   auto key = TransactionKey::forServer(request(rfc2543("INVITE")));
   EXPECT_FALSE(key.rfc3261);
-  EXPECT_EQ(key.callId, "call-1@192.0.2.10");
-  EXPECT_EQ(key.fromTag, "alice-1");
-  EXPECT_EQ(key.cseqNumber, 5u);
-  EXPECT_EQ(key.requestUri, "sip:bob@example.com");
+  ASSERT_NE(key.rfc2543, nullptr);
+  EXPECT_EQ(key.rfc2543->callId, "call-1@192.0.2.10");
+  EXPECT_EQ(key.rfc2543->fromTag, "alice-1");
+  EXPECT_EQ(key.rfc2543->cseqNumber, 5u);
+  EXPECT_EQ(key.rfc2543->requestUri, "sip:bob@example.com");
   auto other = rfc2543("INVITE");
   other.cseq = 6;
   EXPECT_NE(key, TransactionKey::forServer(request(other)));

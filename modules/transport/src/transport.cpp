@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "p2psip/transport/transport.h"
 
+#include "p2psip/sip/parser.h"
 #include "sent_by_set.h"
 
 namespace p2psip::transport {
@@ -19,6 +20,13 @@ std::string_view toString(Protocol p) {
 
 bool isReliable(Protocol p) {
   return p == Protocol::Tcp || p == Protocol::Tls;
+}
+
+Result<void> MessageSender::sendSerialized(std::string_view bytes, const Target& target) {
+  auto message = sip::parseDatagram(bytes, sip::ParseLimits{});
+  if (!message)
+    return makeError(ErrorCode::InvalidArgument, "not a SIP message: " + message.error().detail);
+  return send(*message, target);
 }
 
 Target responseTarget(const sip::Via& via, const Flow& arrivedOn) {

@@ -91,6 +91,9 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
   void setPeerLinkTls(std::shared_ptr<net::TlsContext> tls) { peerTls_ = std::move(tls); }
   void setPeerFrameHandler(PeerFrameHandler& handler) { frameHandler_ = &handler; }
   Result<void> send(const sip::Message& message, const Target& target);
+  // `owned`, when given, holds `bytes` and may be moved into a stream's write queue.
+  Result<void> sendSerialized(std::string_view bytes, const Target& target,
+                              std::string* owned = nullptr);
   Result<void> sendPeerFrame(std::string frame, const Target& target);
   void closeConnection(ConnectionId id) { drop(id, Report::Never, {}); }
   std::optional<std::string> peerCertificateDer(ConnectionId id) const;
@@ -310,8 +313,14 @@ void TransportLayer::Impl::onParseError(sip::ParseError&& error, const Flow& flo
 
 Result<void> TransportLayer::Impl::send(const sip::Message& message, const Target& target) {
   std::string bytes = message.serialize();
-  auto sent = target.protocol == Protocol::Udp ? sendDatagram(bytes, target)
-                                               : sendOnStream(std::move(bytes), target);
+  return sendSerialized(bytes, target, &bytes);
+}
+
+Result<void> TransportLayer::Impl::sendSerialized(std::string_view bytes, const Target& target,
+                                                  std::string* owned) {
+  auto sent = target.protocol == Protocol::Udp
+                  ? sendDatagram(bytes, target)
+                  : sendOnStream(owned != nullptr ? std::move(*owned) : std::string(bytes), target);
   if (sent) {
     metrics_.messagesSent.inc();
   } else {
@@ -705,6 +714,9 @@ void TransportLayer::setPeerLinkTls(std::shared_ptr<net::TlsContext> tls) {
 }
 Result<void> TransportLayer::send(const sip::Message& message, const Target& target) {
   return impl_->send(message, target);
+}
+Result<void> TransportLayer::sendSerialized(std::string_view bytes, const Target& target) {
+  return impl_->sendSerialized(bytes, target);
 }
 void TransportLayer::setPeerFrameHandler(PeerFrameHandler& handler) {
   impl_->setPeerFrameHandler(handler);

@@ -95,6 +95,11 @@ class MessageSender {
   // Serializes and sends, or queues behind a connection being opened. Immediate failures come back
   // here; later ones through InboundHandler::onTransportError.
   virtual Result<void> send(const sip::Message& message, const Target& target) = 0;
+  // Sends bytes that serialize() produced earlier: what a transaction lingering in a completed
+  // state keeps instead of the whole parsed message (RFC 3261 §17.2.1/§17.2.2 retransmissions,
+  // §17.1.1.3 ACKs). The default parses them back and calls send(), for senders that inspect
+  // messages; the transport overrides it to send the bytes as they are.
+  virtual Result<void> sendSerialized(std::string_view bytes, const Target& target);
 };
 
 // RFC 3261 §18.2.2 (with RFC 3581 §4): where a server sends a response to a request that arrived

@@ -92,6 +92,7 @@ class TransportLayer final : public MessageSender {
   // MessageSender. Targets with a live `connection` use it; otherwise TCP/TLS reuse a connection
   // to (protocol, endpoint) or open one and queue the message until it is up.
   Result<void> send(const sip::Message& message, const Target& target) override;
+  Result<void> sendSerialized(std::string_view bytes, const Target& target) override;
 
   // Where peer-link frames go (see transport.h). Without a handler they are counted and dropped.
   void setPeerFrameHandler(PeerFrameHandler& handler);
