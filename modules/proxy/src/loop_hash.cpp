@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "own_addresses.h"
+#include "p2psip/common/hex.h"
 
 namespace p2psip::proxy {
 namespace {
@@ -46,10 +47,9 @@ std::uint64_t LoopHash::of(const sip::Message& request) {
 }
 
 std::string LoopHash::branch(std::uint64_t hash, std::string_view uniqueBranch) {
-  char digits[kHashDigits + 1];
-  std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(hash));
   std::string out(kMarker);
-  out.append(digits, kHashDigits);
+  out.reserve(kMarker.size() + kHashDigits + 1 + uniqueBranch.size());
+  appendHex(out, hash, kHashDigits);
   out += '-';
   out += uniqueBranch.substr(std::min(uniqueBranch.size(), sip::kMagicCookie.size()));
   return out;

@@ -8,6 +8,7 @@
 #include "loop_hash.h"
 #include "next_hop.h"
 #include "own_addresses.h"
+#include "p2psip/common/hex.h"
 #include "proxy_metrics.h"
 #include "target_request.h"
 
@@ -16,9 +17,9 @@ namespace p2psip::proxy {
 void StatelessForwarding::forwardAck(sip::Message&& ack, const transport::Flow& inbound,
                                      std::uint64_t loopHash) {
   // §16.11: "the same branch for retransmissions": derive ours from the received branch.
-  const std::string received(ack.branch().value_or(ack.callId()));
-  char unique[32];
-  std::snprintf(unique, sizeof unique, "z9hG4bK%016zx", std::hash<std::string>{}(received));
+  const std::string_view received = ack.branch().value_or(ack.callId());
+  std::string unique(sip::kMagicCookie);
+  appendHex(unique, std::hash<std::string_view>{}(received), 16);
   TargetRequestOptions options{false, inbound, LoopHash::branch(loopHash, unique)};
   auto built = buildTargetRequest(ack, BranchTarget{}, options, own_);
   if (!built) {

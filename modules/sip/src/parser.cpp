@@ -684,8 +684,8 @@ std::string_view defaultReason(std::uint16_t status) {
   }
 }
 
-Message makeResponse(const Message& request, std::uint16_t status, std::string_view reason,
-                     std::string_view toTag) {
+std::string makeResponseText(const Message& request, std::uint16_t status, std::string_view reason,
+                             std::string_view toTag) {
   // RFC 3261 §8.2.6.2: copy From, Call-ID, CSeq and all Vias in order; To gets a tag if it has
   // none. §8.2.6.1: a 100 copies Timestamp. Values are copied as received, so this also works on a
   // ParseError's partial message whose other headers may be malformed.
@@ -720,6 +720,12 @@ Message makeResponse(const Message& request, std::uint16_t status, std::string_v
     }
   }
   text += "Content-Length: 0\r\n\r\n";
+  return text;
+}
+
+Message makeResponse(const Message& request, std::uint16_t status, std::string_view reason,
+                     std::string_view toTag) {
+  std::string text = makeResponseText(request, status, reason, toTag);
   // Lenient: a partial request's malformed values are echoed as they came (RFC 4475 §3.1.2.4
   // still wants a 400 for an overlarge CSeq). The text is complete, so this cannot fail.
   ParseLimits generous{

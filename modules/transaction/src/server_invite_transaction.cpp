@@ -39,7 +39,7 @@ std::string_view ServerInviteTransaction::toString(State state) {
 void ServerInviteTransaction::start(const sip::Message& invite) {
   // §17.2.1: 100 Trying at once quenches the client's Timer A retransmissions. makeResponse()
   // gives it no To tag and echoes the Timestamp (§8.2.6.1).
-  lastResponse_ = sip::makeResponse(invite, 100, "Trying").serialize();
+  lastResponse_ = sip::makeResponseText(invite, 100, "Trying");
   lastStatus_ = 100;
   // A failed 100 is not fatal: the TU's own response will meet (and report) the same transport.
   (void)context_.sendSerialized(identity_, lastResponse_, "100", responseTarget_);

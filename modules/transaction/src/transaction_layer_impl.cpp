@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "p2psip/common/hex.h"
 #include "p2psip/common/overloaded.h"
 #include "p2psip/sip/parser.h"
 
@@ -274,10 +275,10 @@ void TransactionLayerImpl::detach(ClientTransactionId id) {
 
 std::string TransactionLayerImpl::newBranch() {
   // §8.1.1.7: unique across space and time: randomness for space, a counter for time.
-  char text[64];
-  std::snprintf(text, sizeof text, "z9hG4bK%016llx%08llx",
-                static_cast<unsigned long long>(random_()),
-                static_cast<unsigned long long>(++branchCounter_ & 0xffffffffULL));
+  std::string text(sip::kMagicCookie);
+  text.reserve(sip::kMagicCookie.size() + 24);
+  appendHex(text, random_(), 16);
+  appendHex(text, ++branchCounter_ & 0xffffffffULL, 8);
   return text;
 }
 

@@ -286,11 +286,13 @@ void TransportLayer::Impl::deliver(sip::Message&& message, const Flow& flow) {
 void TransportLayer::Impl::stampReceived(sip::Message& request, const net::Endpoint& source) {
   // §18.2.1 compares hosts, not spellings: an IPv6 sent-by written differently from our canonical
   // text ("0:0::1" vs "::1") is the same host, so hand Message its own spelling to compare with.
-  std::string address = net::addressToString(source.address);
+  // The usual case, a sent-by that is the source address, needs no address printed at all.
   const std::string_view host = request.topVia().host;
-  if (auto written = addressOf(host); written && *written == source.address)
-    address = std::string(host);
-  request.stampReceived(address, source.port);
+  if (auto written = addressOf(host); written && *written == source.address) {
+    request.stampReceived(host, source.port);
+    return;
+  }
+  request.stampReceived(net::addressToString(source.address), source.port);
 }
 
 void TransportLayer::Impl::onParseError(sip::ParseError&& error, const Flow& flow) {

@@ -97,6 +97,10 @@ class StreamFramer {
 // CSeq; adds a To tag when `toTag` is given and To has none. Content-Length: 0.
 Message makeResponse(const Message& request, std::uint16_t status, std::string_view reason = {},
                      std::string_view toTag = {});
+// The same response as text, ready to send: for responses nothing edits afterwards (a server
+// transaction's 100 Trying), which then skip a parse and a serialization.
+std::string makeResponseText(const Message& request, std::uint16_t status,
+                             std::string_view reason = {}, std::string_view toTag = {});
 // The default reason phrase for a status code (RFC 3261 §21), or "Unknown".
 std::string_view defaultReason(std::uint16_t status);
 

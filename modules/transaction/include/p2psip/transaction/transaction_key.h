@@ -61,7 +61,10 @@ struct TransactionKey {
 };
 
 struct TransactionKeyHash {
-  std::size_t operator()(const TransactionKey& key) const noexcept;
+  // Deliberately not noexcept: libstdc++ then stores each node's hash code, so growing an index
+  // of hundreds of thousands of keys does not hash every key's strings again, and a lookup
+  // compares strings only on a full hash match.
+  std::size_t operator()(const TransactionKey& key) const;
 };
 
 }  // namespace p2psip::transaction
