@@ -21,10 +21,13 @@ void StatelessForwarding::forwardAck(sip::Message&& ack, const transport::Flow& 
   std::string unique(sip::kMagicCookie);
   appendHex(unique, std::hash<std::string_view>{}(received), 16);
   TargetRequestOptions options{false, inbound, LoopHash::branch(loopHash, unique)};
-  auto built = buildTargetRequest(ack, BranchTarget{}, options, own_);
+  // The ACK goes to one place and is not needed afterwards: edited in place, not copied. What the
+  // log lines name is kept first.
+  const std::string callId(ack.callId());
+  const std::string branch(received);
+  auto built = buildTargetRequest(std::move(ack), BranchTarget{}, options, own_);
   if (!built) {
-    logger_.info("proxy drops ACK: {} call_id={} branch={}", built.error().detail, ack.callId(),
-                 received);
+    logger_.info("proxy drops ACK: {} call_id={} branch={}", built.error().detail, callId, branch);
     return;
   }
   if (media_ != nullptr) {
@@ -35,13 +38,12 @@ void StatelessForwarding::forwardAck(sip::Message&& ack, const transport::Flow& 
   }
   if (auto sent = transactions_.sendStateless(built->request, built->destination); !sent) {
     logger_.info("proxy could not relay ACK to {}: {} call_id={} branch={}",
-                 built->destination.endpoint.toString(), sent.error().detail, ack.callId(),
-                 received);
+                 built->destination.endpoint.toString(), sent.error().detail, callId, branch);
     return;
   }
   metrics_.statelessForwarded.inc();
   logger_.debug("proxy relayed ACK to {} call_id={} branch={}",
-                built->destination.endpoint.toString(), ack.callId(), received);
+                built->destination.endpoint.toString(), callId, branch);
 }
 
 void StatelessForwarding::forwardResponse(sip::Message&& response) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "target_request.h"
 
+#include <utility>
+
 #include "next_hop.h"
 #include "own_addresses.h"
 #include "route_processor.h"
@@ -24,7 +26,13 @@ Result<TargetRequest> buildTargetRequest(const sip::Message& original, const Bra
                                          const TargetRequestOptions& options,
                                          const OwnAddresses& own) {
   // Step 1: each target gets its own copy.
-  sip::Message request = original.clone();
+  return buildTargetRequest(original.clone(), target, options, own);
+}
+
+Result<TargetRequest> buildTargetRequest(sip::Message&& original, const BranchTarget& target,
+                                         const TargetRequestOptions& options,
+                                         const OwnAddresses& own) {
+  sip::Message request = std::move(original);
   // Step 2: the Request-URI becomes the target (a registered Contact).
   if (!target.requestUri.empty() && !request.setRequestUri(target.requestUri)) {
     return makeError(ErrorCode::InvalidArgument, "target URI does not parse: " + target.requestUri);

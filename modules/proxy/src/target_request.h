@@ -43,5 +43,10 @@ bool createsDialog(const sip::Message& request);
 Result<TargetRequest> buildTargetRequest(const sip::Message& original, const BranchTarget& target,
                                          const TargetRequestOptions& options,
                                          const OwnAddresses& own);
+// The same, edited in place: for a request that goes to exactly one target and is not needed
+// afterwards (a stateless ACK, §16.11), step 1's copy is the message itself.
+Result<TargetRequest> buildTargetRequest(sip::Message&& original, const BranchTarget& target,
+                                         const TargetRequestOptions& options,
+                                         const OwnAddresses& own);
 
 }  // namespace p2psip::proxy
