@@ -68,7 +68,9 @@ def log(msg):
 
 def start(cmd, logname):
     f = open(os.path.join(work, logname), "w")
-    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=work)
+    # Its own process group: stop() can then end whatever it started (`timeout` and its sipp), and
+    # nothing else.
+    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=work, start_new_session=True)
     started.append(p)
     return p
 
@@ -81,6 +83,12 @@ def stop(p, timeout=10):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+    # A sipp that outlived its `timeout` wrapper (killed above) would keep its port and spoil the
+    # next step: end the rest of the group this process started.
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def listening(port, proto="u"):
@@ -143,7 +151,7 @@ def sipp(name, scenario, remote, port, calls, rate, limit, time_limit, extra=(),
     """One bounded sipp run; returns (stats dict, wall seconds, exit code). Past `deadline` seconds
     the run is cut short (SIGTERM to that sipp): the offered rate was not sustained anyway."""
     stf = os.path.join(work, f"{name}.csv")
-    cmd = ["timeout", str(int(time_limit) + 5), SIPP, "-sf", scenario] + ([remote] if remote else []) + [
+    cmd = ["timeout", "-k", "3", str(int(time_limit) + 5), SIPP, "-sf", scenario] + ([remote] if remote else []) + [
         "-i", "127.0.0.1", "-p", str(port), "-m", str(calls), "-r", str(rate), "-rp", "1000",
         "-l", str(limit), "-nostdin", "-timeout", f"{int(time_limit)}s", "-buff_size", "4194304",
         "-trace_stat", "-stf", stf, "-fd", "1", "-trace_err", "-error_file", os.path.join(work, f"{name}.err"),
@@ -163,7 +171,7 @@ def sipp(name, scenario, remote, port, calls, rate, limit, time_limit, extra=(),
 
 def uas_bg(name, scenario, port, calls, time_limit):
     stf = os.path.join(work, f"{name}.csv")
-    cmd = ["timeout", str(int(time_limit) + 5), SIPP, "-sf", scenario, "-i", "127.0.0.1", "-p", str(port),
+    cmd = ["timeout", "-k", "3", str(int(time_limit) + 5), SIPP, "-sf", scenario, "-i", "127.0.0.1", "-p", str(port),
            "-m", str(calls), "-nostdin", "-timeout", f"{int(time_limit)}s", "-buff_size", "4194304",
            "-trace_stat", "-stf", stf, "-fd", "1", "-trace_err", "-error_file", os.path.join(work, f"{name}.err"),
            "-max_recv_loops", "10000", "-max_sched_loops", "10000"]
