@@ -50,7 +50,7 @@ class UdpSocket : public std::enable_shared_from_this<UdpSocket> {
   asio::ip::udp::socket socket_;
   net::Endpoint local_;
   Owner* owner_;
-  std::vector<char> buffer_;
+  std::vector<char> buffer_;  // the reactor's receive; then kDrainBatch slots for recvmmsg
   asio::ip::udp::endpoint sender_;
 };
 

@@ -203,5 +203,53 @@ TEST_F(UdpTransport, Ipv6LoopbackRequestIsStampedAndAnswered) {
   EXPECT_EQ(client.datagrams[0].rfind("SIP/2.0 200 ", 0), 0u);
 }
 
+TEST_F(UdpTransport, ABurstQueuedBeforeTheLoopRunsIsDeliveredWholeInOrderWithEachSender) {
+  // More datagrams than one wake-up reads (64) and than one recvmmsg batch: every one arrives,
+  // each with its own source, in the order each client sent them.
+  Node server(loop, timers);
+  auto bound = server.transport.addListener(Protocol::Udp, loopback4());
+  ASSERT_TRUE(bound);
+  UdpPeer first(loop, loopback4());
+  UdpPeer second(loop, loopback4());
+  constexpr int kEach = 75;
+  for (int i = 0; i < kEach; ++i) {
+    first.send(requestText(via(first.local()), "OPTIONS", {}, "a-" + std::to_string(i)), *bound);
+    second.send(requestText(via(second.local()), "OPTIONS", {}, "b-" + std::to_string(i)), *bound);
+  }
+  ASSERT_TRUE(
+      loop.runUntil([&] { return server.handler.messages.size() == 2 * kEach; }, kEventually))
+      << server.handler.messages.size() << " delivered";
+  int nextA = 0;
+  int nextB = 0;
+  for (const auto& in : server.handler.messages) {
+    const std::string callId(in.message.callId());
+    if (in.flow.remote == first.local()) {
+      EXPECT_EQ(callId, "a-" + std::to_string(nextA++));
+    } else {
+      ASSERT_EQ(in.flow.remote, second.local());
+      EXPECT_EQ(callId, "b-" + std::to_string(nextB++));
+    }
+    EXPECT_EQ(in.message.topVia().rport(), std::optional<std::uint16_t>(in.flow.remote.port));
+  }
+  EXPECT_EQ(nextA, kEach);
+  EXPECT_EQ(nextB, kEach);
+}
+
+TEST_F(UdpTransport, ABurstOverIpv6KeepsEachSendersAddress) {
+  if (!ipv6LoopbackAvailable()) GTEST_SKIP() << "no IPv6 loopback";
+  Node server(loop, timers);
+  auto bound = server.transport.addListener(Protocol::Udp, loopback6());
+  ASSERT_TRUE(bound) << bound.error().detail;
+  UdpPeer client(loop, loopback6());
+  for (int i = 0; i < 20; ++i)
+    client.send(requestText(via(client.local()), "OPTIONS", {}, "v6-" + std::to_string(i)), *bound);
+  ASSERT_TRUE(loop.runUntil([&] { return server.handler.messages.size() == 20; }, kEventually));
+  for (int i = 0; i < 20; ++i) {
+    const auto& in = server.handler.messages[static_cast<std::size_t>(i)];
+    EXPECT_EQ(in.flow.remote, client.local());
+    EXPECT_EQ(in.message.callId(), "v6-" + std::to_string(i));
+  }
+}
+
 }  // namespace
 }  // namespace p2psip::transport
