@@ -2,9 +2,11 @@
 #include "p2psip/identity/node_identity.h"
 
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "certificate.h"
+#include "ed25519_key.h"
 #include "identity_files.h"
 #include "keys.h"
 
@@ -20,6 +22,7 @@ constexpr std::size_t kMaxCommonName = 64;
 struct KeyMaterial {
   EvpPkeyPtr key;
   KeyType type = KeyType::Ed25519;
+  std::optional<Ed25519SecretKey> ed25519;  // the fast signer, for an Ed25519 key
   NodeId id;
   std::string publicKeyDer;
   std::string certificateDer;
@@ -53,6 +56,11 @@ Result<KeyMaterial> describe(EvpPkeyPtr key, KeyType type, X509& certificate) {
   auto keyPem = privateKeyPemOf(*key);
   if (!keyPem) return tl::unexpected(keyPem.error());
   KeyMaterial material;
+  if (type == KeyType::Ed25519) {
+    auto secret = Ed25519SecretKey::of(*key);
+    if (!secret) return tl::unexpected(secret.error());
+    material.ed25519.emplace(std::move(*secret));
+  }
   material.id = NodeId::ofPublicKey(*spki);
   material.publicKeyDer = std::move(*spki);
   material.certificateDer = std::move(*der);
@@ -225,6 +233,7 @@ const std::string& NodeIdentity::privateKeyFile() const {
 }
 
 Result<std::string> NodeIdentity::sign(std::string_view data) const {
+  if (state_->material.ed25519) return state_->material.ed25519->sign(data);
   return signWithKey(*state_->material.key, state_->material.type, data);
 }
 
@@ -232,6 +241,7 @@ Result<void> verifySignature(std::string_view subjectPublicKeyInfoDer, std::stri
                              std::string_view signature) {
   auto key = parseSubjectPublicKeyInfo(subjectPublicKeyInfoDer);
   if (!key) return tl::unexpected(key.error());
+  if (key->type == KeyType::Ed25519) return verifyEd25519(*key->key, data, signature);
   return verifyWithKey(*key->key, key->type, data, signature);
 }
 

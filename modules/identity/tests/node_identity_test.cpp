@@ -7,10 +7,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "shared_identities.h"
@@ -354,6 +356,47 @@ std::string spkiOf(EVP_PKEY* key) {
   auto* out = reinterpret_cast<unsigned char*>(der.data());
   i2d_PUBKEY(key, &out);
   return der;
+}
+
+// Ed25519 is signed and checked by libsodium, the keys live in OpenSSL: the signatures must be the
+// RFC 8032 ones both libraries make, so a peer on another build verifies ours and we verify its.
+TEST(Ed25519Interop, OpenSslVerifiesWhatTheNodeSignsAndTheNodeVerifiesWhatOpenSslSigns) {
+  const NodeIdentity& node = sharedIdentity(KeyType::Ed25519);
+  const std::string data = "user record for sip:alice@p2p.test";
+  auto ours = node.sign(data);
+  ASSERT_TRUE(ours) << ours.error().detail;
+
+  const auto* der = reinterpret_cast<const unsigned char*>(node.publicKeyDer().data());
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> publicKey(
+      d2i_PUBKEY(nullptr, &der, static_cast<long>(node.publicKeyDer().size())), EVP_PKEY_free);
+  ASSERT_NE(publicKey, nullptr);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> verify(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  ASSERT_EQ(EVP_DigestVerifyInit(verify.get(), nullptr, nullptr, nullptr, publicKey.get()), 1);
+  EXPECT_EQ(EVP_DigestVerify(verify.get(), reinterpret_cast<const unsigned char*>(ours->data()),
+                             ours->size(), reinterpret_cast<const unsigned char*>(data.data()),
+                             data.size()),
+            1);
+
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(node.privateKeyPem().data(), static_cast<int>(node.privateKeyPem().size())),
+      BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> privateKey(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  ASSERT_NE(privateKey, nullptr);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sign(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  ASSERT_EQ(EVP_DigestSignInit(sign.get(), nullptr, nullptr, nullptr, privateKey.get()), 1);
+  std::string theirs(64, '\0');
+  std::size_t length = theirs.size();
+  ASSERT_EQ(EVP_DigestSign(sign.get(), reinterpret_cast<unsigned char*>(theirs.data()), &length,
+                           reinterpret_cast<const unsigned char*>(data.data()), data.size()),
+            1);
+  // Ed25519 is deterministic (RFC 8032 §5.1.6): the same key and data give the same bytes.
+  EXPECT_EQ(theirs, *ours);
+  auto ok = verifySignature(node.publicKeyDer(), data, theirs);
+  EXPECT_TRUE(ok) << ok.error().detail;
+  theirs[10] = static_cast<char>(theirs[10] ^ 0x01);
+  EXPECT_FALSE(verifySignature(node.publicKeyDer(), data, theirs));
+  EXPECT_FALSE(verifySignature(node.publicKeyDer(), data, theirs.substr(0, 63)));
 }
 
 TEST(VerifySignature, KeysOfUnsupportedTypesAreInvalidArguments) {
