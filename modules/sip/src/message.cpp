@@ -17,12 +17,6 @@ Message::Message(Message&&) noexcept = default;
 Message& Message::operator=(Message&&) noexcept = default;
 Message::~Message() = default;
 
-Message Message::clone() const {
-  auto copy = parseOwnText(serialize());
-  // A message that parsed once serializes to text that parses again (fuzzed property).
-  return std::move(*copy);
-}
-
 const HeaderField* Message::find(HeaderId id) const {
   for (const auto& h : headers_) {
     if (h.id == id) return &h;

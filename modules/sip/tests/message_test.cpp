@@ -161,6 +161,28 @@ TEST(Message, CloneIsIndependent) {
   EXPECT_EQ(c.topVia().host, "198.18.0.2");
 }
 
+TEST(Message, ACloneHasEveryTypedFieldAFullParseGives) {
+  // clone() re-parses only what fills the typed fields (its source was validated already): the
+  // copy must still answer every accessor the way a full parse of the same bytes does.
+  Message m = parse(kInvite);
+  ASSERT_TRUE(m.pushVia("SIP/2.0/UDP 198.18.0.1:5070;branch=z9hG4bKproxy"));
+  Message c = m.clone();
+  Message full = parse(m.serialize());
+  EXPECT_EQ(c.serialize(), full.serialize());
+  EXPECT_EQ(c.method(), full.method());
+  EXPECT_EQ(c.requestUri().text, full.requestUri().text);
+  EXPECT_EQ(c.topVia().text, full.topVia().text);
+  EXPECT_EQ(c.topVia().branch(), std::optional<std::string_view>("z9hG4bKproxy"));
+  EXPECT_EQ(c.callId(), full.callId());
+  EXPECT_EQ(c.cseq().number, full.cseq().number);
+  EXPECT_EQ(c.from().tag(), full.from().tag());
+  EXPECT_EQ(c.to().text, full.to().text);
+  EXPECT_EQ(c.maxForwards(), full.maxForwards());
+  EXPECT_EQ(c.values(HeaderId::Via).size(), 2u);
+  EXPECT_EQ(c.values(HeaderId::Route), full.values(HeaderId::Route));
+  EXPECT_EQ(c.body(), full.body());
+}
+
 TEST(Message, ManyEditsOverflowTheArenaWithoutInvalidatingViews) {
   Message m = parse(kInvite);
   std::string_view callId = m.callId();
