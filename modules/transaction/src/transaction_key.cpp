@@ -82,7 +82,7 @@ TransactionKey TransactionKey::withToTag(std::string_view tag) const {
   return key;
 }
 
-std::size_t TransactionKeyHash::operator()(const TransactionKey& key) const {
+std::size_t TransactionKeyHash::operator()(const TransactionKey& key) const noexcept {
   std::hash<std::string> h;
   std::size_t seed = key.rfc3261 ? 1 : 2;
   combine(seed, h(key.branch));

@@ -25,26 +25,40 @@ const TransactionTable::ServerEntry* TransactionTable::server(std::uint64_t id) 
   return it == servers_.end() ? nullptr : &it->second;
 }
 
+bool TransactionTable::clientHolds(std::uint64_t id, const TransactionKey& key) const {
+  const auto* entry = client(id);
+  return entry != nullptr && entry->key == key;
+}
+
+bool TransactionTable::serverHolds(std::uint64_t id, const TransactionKey& key) const {
+  const auto* entry = server(id);
+  if (entry == nullptr) return false;
+  for (const auto& held : entry->keys) {
+    if (held == key) return true;
+  }
+  return false;
+}
+
 std::optional<std::uint64_t> TransactionTable::matchClient(const TransactionKey& key) const {
-  auto it = clientIndex_.find(key);
-  if (it == clientIndex_.end()) return std::nullopt;
-  return it->second;
+  return clientIndex_.find(TransactionKeyHash{}(key),
+                           [&](std::uint64_t id) { return clientHolds(id, key); });
 }
 
 std::optional<std::uint64_t> TransactionTable::matchServer(const TransactionKey& key) const {
-  auto it = serverIndex_.find(key);
-  if (it == serverIndex_.end()) return std::nullopt;
-  return it->second;
+  return serverIndex_.find(TransactionKeyHash{}(key),
+                           [&](std::uint64_t id) { return serverHolds(id, key); });
 }
 
 void TransactionTable::add(std::uint64_t id, TransactionKey key, ClientTransaction transaction) {
   // A key still held by a transaction that terminated during this event moves to the new one.
-  clientIndex_[key] = id;
+  clientIndex_.assign(TransactionKeyHash{}(key), id,
+                      [&](std::uint64_t other) { return clientHolds(other, key); });
   clients_.emplace(id, ClientEntry{std::move(transaction), std::move(key)});
 }
 
 void TransactionTable::add(std::uint64_t id, TransactionKey key, ServerTransaction transaction) {
-  serverIndex_[key] = id;
+  serverIndex_.assign(TransactionKeyHash{}(key), id,
+                      [&](std::uint64_t other) { return serverHolds(other, key); });
   servers_.emplace(id, ServerEntry{std::move(transaction), {std::move(key)}});
 }
 
@@ -54,23 +68,20 @@ void TransactionTable::addAlias(std::uint64_t id, TransactionKey key) {
   for (const auto& existing : entry->keys) {
     if (existing == key) return;
   }
-  serverIndex_[key] = id;
+  serverIndex_.assign(TransactionKeyHash{}(key), id,
+                      [&](std::uint64_t other) { return serverHolds(other, key); });
   entry->keys.push_back(std::move(key));
-}
-
-void TransactionTable::unindex(Index& index, const TransactionKey& key, std::uint64_t id) {
-  auto it = index.find(key);
-  if (it != index.end() && it->second == id) index.erase(it);
 }
 
 bool TransactionTable::erase(std::uint64_t id) {
   if (auto it = clients_.find(id); it != clients_.end()) {
-    unindex(clientIndex_, it->second.key, id);
+    // Only if the key still names this transaction (it may have moved to a newer one).
+    clientIndex_.erase(TransactionKeyHash{}(it->second.key), id);
     clients_.erase(it);
     return true;
   }
   if (auto it = servers_.find(id); it != servers_.end()) {
-    for (const auto& key : it->second.keys) unindex(serverIndex_, key, id);
+    for (const auto& key : it->second.keys) serverIndex_.erase(TransactionKeyHash{}(key), id);
     servers_.erase(it);
     return true;
   }

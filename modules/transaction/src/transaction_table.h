@@ -16,6 +16,7 @@
 
 #include "client_invite_transaction.h"
 #include "client_non_invite_transaction.h"
+#include "key_index.h"
 #include "p2psip/transaction/transaction_key.h"
 #include "server_invite_transaction.h"
 #include "server_non_invite_transaction.h"
@@ -64,13 +65,13 @@ class TransactionTable {
   const std::unordered_map<std::uint64_t, ServerEntry>& servers() const { return servers_; }
 
  private:
-  using Index = std::unordered_map<TransactionKey, std::uint64_t, TransactionKeyHash>;
-  static void unindex(Index& index, const TransactionKey& key, std::uint64_t id);
+  bool clientHolds(std::uint64_t id, const TransactionKey& key) const;
+  bool serverHolds(std::uint64_t id, const TransactionKey& key) const;
 
   std::unordered_map<std::uint64_t, ClientEntry> clients_;
   std::unordered_map<std::uint64_t, ServerEntry> servers_;
-  Index clientIndex_;
-  Index serverIndex_;
+  KeyIndex clientIndex_;
+  KeyIndex serverIndex_;
 };
 
 }  // namespace p2psip::transaction

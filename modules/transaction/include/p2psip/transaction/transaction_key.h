@@ -61,10 +61,7 @@ struct TransactionKey {
 };
 
 struct TransactionKeyHash {
-  // Deliberately not noexcept: libstdc++ then stores each node's hash code, so growing an index
-  // of hundreds of thousands of keys does not hash every key's strings again, and a lookup
-  // compares strings only on a full hash match.
-  std::size_t operator()(const TransactionKey& key) const;
+  std::size_t operator()(const TransactionKey& key) const noexcept;
 };
 
 }  // namespace p2psip::transaction
