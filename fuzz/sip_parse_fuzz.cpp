@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto again = parseDatagram(once);
     check(again.has_value());
     check(again->serialize() == once);
-    // clone() skips the checks the original already passed; it must give the same message.
+    // clone() moves views onto its own copy of the bytes; it must give the same message.
     check(m.clone().serialize() == once);
 
     m.popRoute();
@@ -62,6 +62,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       Message resp = makeResponse(m, 486, {}, "fuzztag");
       check(parseDatagram(resp.serialize()).has_value());
     }
+    // A clone of the edited message stands alone: its original is freed before it is read.
+    const std::string editedText = m.serialize();
+    Message copy = m.clone();
+    { Message gone = std::move(m); }
+    exerciseAccessors(copy);
+    check(copy.serialize() == editedText);
   } else if (parsed.error().canRespond()) {
     Message resp =
         makeResponse(*parsed.error().partial, parsed.error().status, parsed.error().detail);

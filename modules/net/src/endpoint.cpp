@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "p2psip/net/endpoint.h"
 
+#include <arpa/inet.h>
+
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -15,7 +19,51 @@ asio::ip::address unmapped(const asio::ip::address& a) {
   return a;
 }
 
+std::optional<asio::ip::address_v4> parseIpv4(std::string_view text) {
+  asio::ip::address_v4::bytes_type bytes{};
+  std::size_t i = 0;
+  for (std::size_t part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (i >= text.size() || text[i] != '.') return std::nullopt;
+      ++i;
+    }
+    const std::size_t start = i;
+    unsigned value = 0;
+    while (i < text.size() && i - start < 3 && text[i] >= '0' && text[i] <= '9') {
+      value = value * 10 + static_cast<unsigned>(text[i] - '0');
+      ++i;
+    }
+    if (i == start || value > 255 || (text[start] == '0' && i - start > 1)) return std::nullopt;
+    bytes[part] = static_cast<unsigned char>(value);
+  }
+  if (i != text.size()) return std::nullopt;
+  return asio::ip::address_v4(bytes);
+}
+
 }  // namespace
+
+std::optional<asio::ip::address> parseAddress(std::string_view text) {
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+  }
+  if (text.find(':') == std::string_view::npos) {
+    if (auto v4 = parseIpv4(text)) return asio::ip::address(*v4);
+    return std::nullopt;
+  }
+  if (text.find('%') != std::string_view::npos) {
+    // A zone index (fe80::1%eth0): rare, and asio knows how to map the name to an index.
+    asio::error_code error;
+    auto v6 = asio::ip::make_address_v6(std::string(text), error);
+    if (error) return std::nullopt;
+    return asio::ip::address(v6);
+  }
+  std::array<char, 64> buffer{};  // longer than any IPv6 text form (INET6_ADDRSTRLEN is 46)
+  if (text.size() >= buffer.size()) return std::nullopt;
+  std::memcpy(buffer.data(), text.data(), text.size());
+  asio::ip::address_v6::bytes_type bytes{};
+  if (inet_pton(AF_INET6, buffer.data(), bytes.data()) != 1) return std::nullopt;
+  return asio::ip::address(asio::ip::address_v6(bytes));
+}
 
 std::string addressToString(const asio::ip::address& address) {
   if (address.is_v6()) {

@@ -66,3 +66,65 @@ TEST(Endpoint, HashesAndComparesByValue) {
 
 }  // namespace
 }  // namespace p2psip::net
+
+namespace p2psip::net {
+namespace {
+
+// parseAddress must say what asio::ip::make_address (inet_pton underneath) says, for every text:
+// the transport and proxy decide "is this Via host one of ours / where does this response go" on
+// it.
+TEST(ParseAddress, AgreesWithAsioOnLiteralsAndNonLiterals) {
+  const char* texts[] = {"127.0.0.1",
+                         "0.0.0.0",
+                         "255.255.255.255",
+                         "198.18.0.1",
+                         "256.1.1.1",
+                         "1.2.3",
+                         "1.2.3.4.5",
+                         "01.2.3.4",
+                         "1.2.3.04",
+                         "1.2.3.0",
+                         "1..3.4",
+                         "1.2.3.4.",
+                         ".1.2.3",
+                         "1.2.3.4 ",
+                         " 1.2.3.4",
+                         "1.2.3.1000",
+                         "p2p.test",
+                         "",
+                         "a",
+                         "::1",
+                         "::",
+                         "2001:db8::1",
+                         "2001:db8::1:2:3:4:5:6:7",
+                         "::ffff:192.0.2.1",
+                         "2001:db8:::1",
+                         "2001:db8::g",
+                         "fe80::1%1",
+                         "1:2:3:4:5:6:7:8",
+                         "1:2:3:4:5:6:7:8:9",
+                         "::1.2.3.4",
+                         "12345::1",
+                         "1.2.3.-4",
+                         "+1.2.3.4",
+                         "1.2.3.4:5060"};
+  for (const char* text : texts) {
+    asio::error_code error;
+    const auto expected = asio::ip::make_address(text, error);
+    const auto got = parseAddress(text);
+    ASSERT_EQ(got.has_value(), !error) << "\"" << text << "\"";
+    if (got) {
+      EXPECT_EQ(*got, expected) << "\"" << text << "\"";
+    }
+  }
+}
+
+TEST(ParseAddress, TakesBracketedIpv6AsInAViaOrUriHost) {
+  EXPECT_EQ(parseAddress("[2001:db8::1]"), asio::ip::make_address("2001:db8::1"));
+  EXPECT_EQ(parseAddress("[::1]"), asio::ip::make_address("::1"));
+  EXPECT_FALSE(parseAddress("[]").has_value());
+  EXPECT_FALSE(parseAddress("[2001:db8::1").has_value());
+}
+
+}  // namespace
+}  // namespace p2psip::net

@@ -148,8 +148,10 @@ void ForkingContext::sendBranch(Branch& b, OutboundRequest&& outbound) {
   }
   b.transaction = *started;
   c_.metrics.branches.inc();
-  c_.logger.debug("proxy forked {} to {} via {} call_id={} branch={}", request_.methodText(),
-                  requestUri, destination.endpoint.toString(), callId(), b.branch);
+  if (c_.logger.shouldLog(spdlog::level::debug)) {  // Endpoint text costs an inet_ntop
+    c_.logger.debug("proxy forked {} to {} via {} call_id={} branch={}", request_.methodText(),
+                    requestUri, destination.endpoint.toString(), callId(), b.branch);
+  }
 }
 
 void ForkingContext::failBranch(Branch& b, std::uint16_t status, std::string_view why) {

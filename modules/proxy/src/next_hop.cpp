@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "next_hop.h"
+#include "p2psip/net/endpoint.h"
 #include "p2psip/sip/case_insensitive.h"
 
 #include <algorithm>
@@ -12,10 +13,7 @@ namespace {
 std::optional<asio::ip::address> literal(const sip::Uri& uri) {
   if (uri.hostKind != sip::HostKind::Ipv4 && uri.hostKind != sip::HostKind::Ipv6)
     return std::nullopt;
-  std::error_code ec;
-  auto address = asio::ip::make_address(std::string(uri.host), ec);
-  if (ec) return std::nullopt;
-  return address;
+  return net::parseAddress(uri.host);
 }
 
 }  // namespace

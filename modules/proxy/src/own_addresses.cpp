@@ -16,10 +16,8 @@ std::uint16_t defaultPort(const sip::Uri& uri) {
 }
 
 bool sameFamily(std::string_view host, const net::Endpoint& destination) {
-  std::error_code ec;
-  auto address = asio::ip::make_address(std::string(host), ec);
-  if (ec) return false;
-  return address.is_v4() == destination.address.is_v4();
+  auto address = net::parseAddress(host);
+  return address && address->is_v4() == destination.address.is_v4();
 }
 
 std::string_view lowerProtocol(transport::Protocol protocol) {

@@ -42,8 +42,10 @@ void StatelessForwarding::forwardAck(sip::Message&& ack, const transport::Flow& 
     return;
   }
   metrics_.statelessForwarded.inc();
-  logger_.debug("proxy relayed ACK to {} call_id={} branch={}",
-                built->destination.endpoint.toString(), callId, branch);
+  if (logger_.shouldLog(spdlog::level::debug)) {  // Endpoint text costs an inet_ntop
+    logger_.debug("proxy relayed ACK to {} call_id={} branch={}",
+                  built->destination.endpoint.toString(), callId, branch);
+  }
 }
 
 void StatelessForwarding::forwardResponse(sip::Message&& response) {

@@ -63,8 +63,8 @@ char* Message::allocate(std::size_t n) {
   if (arenaUsed_ + n > arenaCapacity_) {
     // The current chunk is full: start a new one. Earlier chunks stay put, so views stay valid.
     std::size_t size = std::max<std::size_t>(n, 1024);
-    overflow_.push_back(std::make_unique<char[]>(size));
-    buffer_.swap(overflow_.back());  // newest chunk becomes the arena; the old buffer lives on
+    overflow_.push_back(Chunk{std::make_unique<char[]>(size), bufferSize_ + arenaUsed_});
+    buffer_.swap(overflow_.back().bytes);  // newest chunk becomes the arena; the old one lives on
     bufferSize_ = 0;
     arenaCapacity_ = size;
     arenaUsed_ = 0;

@@ -20,10 +20,7 @@ bool ParamList::next(std::string_view& rest, Param& out) {
       out.value = c.quotedString();
     } else {
       std::size_t start = c.pos;
-      while (!c.atEnd() && c.peek() != ';' && c.peek() != ',' && c.peek() != '?' &&
-             !detail::isWsp(c.peek())) {
-        ++c.pos;
-      }
+      while (!c.atEnd() && !detail::is(c.peek(), detail::kParamValueEnd)) ++c.pos;
       out.value = c.s.substr(start, c.pos - start);
     }
   }

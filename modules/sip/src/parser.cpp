@@ -51,17 +51,11 @@ const char* toString(ParseErrorCode code) {
 class MessageParser {
  public:
   enum class Framing { Datagram, Exact };
-  // What validate() checks. A copy of a message this process already parsed and validated
-  // (Message::clone, §16.6 step 1 for every forwarded request) needs only its typed fields filled
-  // in again: its other Vias, Contacts, Routes, Expires and Date passed the full check when the
-  // original arrived, and re-checking them was a tenth of a proxied call's user CPU.
-  enum class Checks { Full, TypedFieldsOnly };
 
   // `lenient` returns the message even when a header fails validation (the stack's own responses
   // echo whatever the request carried); structural problems still fail.
   static Result<Message, ParseError> parse(std::string_view bytes, const ParseLimits& limits,
-                                           Framing framing, bool lenient = false,
-                                           Checks checks = Checks::Full);
+                                           Framing framing, bool lenient = false);
 
  private:
   struct Failure {
@@ -75,12 +69,10 @@ class MessageParser {
     return tl::unexpected(ParseError{code, std::move(detail), status, std::nullopt});
   }
   static std::optional<Failure> parseStartLine(Message& m, std::string_view line);
-  static std::optional<Failure> validate(Message& m, bool& respondable, Checks checks);
+  static std::optional<Failure> validate(Message& m, bool& respondable);
 };
 
 namespace {
-
-constexpr std::size_t kEditHeadroom = 512;  // room for a proxy's Via, Record-Route and Max-Forwards
 
 bool isSipVersion(std::string_view v) {
   // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive (RFC 3261 §7.1).
@@ -174,9 +166,7 @@ std::optional<MessageParser::Failure> MessageParser::parseStartLine(Message& m,
   return std::nullopt;
 }
 
-std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& respondable,
-                                                              Checks checks) {
-  const bool full = checks == Checks::Full;
+std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& respondable) {
   // Counting per HeaderId catches repeated single-valued headers (RFC 4475 §3.3.8, §3.3.9).
   std::array<std::uint8_t, static_cast<std::size_t>(HeaderId::kCount)> counts{};
   for (const auto& h : m.headers_) {
@@ -210,9 +200,9 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
         return false;
       }
       first = false;
-      return full;  // a copy needs only its top Via parsed
+      return true;
     });
-    if (viaProblem || !full) break;
+    if (viaProblem) break;
   }
   respondable = m.isRequest() && !m.topVia_.text.empty();
   if (viaProblem) return viaProblem;
@@ -294,14 +284,13 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
       }
       case HeaderId::Expires:
       case HeaderId::MinExpires: {
-        if (!full) break;
         if (!parseUnsigned(h.value, 0xffffffffu))
           return Failure{ParseErrorCode::BadHeader,
                          headerProblem(h.id, "not a number of seconds below 2**32"), 400};
         break;
       }
       case HeaderId::Date:
-        if (full && !isValidSipDate(h.value))
+        if (!isValidSipDate(h.value))
           return Failure{ParseErrorCode::BadHeader,
                          headerProblem(h.id, "not an RFC 1123 date in GMT"), 400};
         break;
@@ -309,7 +298,6 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
       case HeaderId::Route:
       case HeaderId::RecordRoute:
       case HeaderId::Path: {
-        if (!full) break;
         std::optional<Failure> problem;
         forEachListItem(h.value, [&](std::string_view item) {
           if (item.empty()) {
@@ -352,7 +340,7 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
 }
 
 Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const ParseLimits& limits,
-                                                 Framing framing, bool lenient, Checks checks) {
+                                                 Framing framing, bool lenient) {
   if (bytes.size() > limits.maxMessageSize)
     return fail(ParseErrorCode::TooLarge, "message too large", 0);
   // §7.5: CRLFs before the start line are ignored (and are keep-alive noise on UDP).
@@ -363,8 +351,8 @@ Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const P
 
   Message m;
   m.bufferSize_ = bytes.size();
-  m.arenaCapacity_ = kEditHeadroom;
-  m.buffer_ = std::make_unique_for_overwrite<char[]>(bytes.size() + kEditHeadroom);
+  m.arenaCapacity_ = Message::kEditHeadroom;
+  m.buffer_ = std::make_unique_for_overwrite<char[]>(bytes.size() + Message::kEditHeadroom);
   std::memcpy(m.buffer_.get(), bytes.data(), bytes.size());
   const std::string_view text(m.buffer_.get(), bytes.size());
   const std::size_t n = text.size();
@@ -438,9 +426,9 @@ Result<Message, ParseError> MessageParser::parse(std::string_view bytes, const P
   bool respondable = false;
   std::optional<Failure> problem = startProblem;
   if (!problem)
-    problem = validate(m, respondable, checks);
+    problem = validate(m, respondable);
   else
-    validate(m, respondable, checks);  // only to learn whether a 400 can be routed back
+    validate(m, respondable);  // only to learn whether a 400 can be routed back
 
   // Body framing (§18.3). Content-Length is validated here because it decides where the message
   // ends.
@@ -489,16 +477,6 @@ Result<Message, ParseError> parseOwnText(std::string text) {
   ParseLimits generous{
       .maxMessageSize = text.size() + 1, .maxHeaders = 1024, .maxHeaderLength = text.size() + 1};
   return MessageParser::parse(text, generous, MessageParser::Framing::Datagram);
-}
-
-Message Message::clone() const {
-  std::string text = serialize();
-  ParseLimits generous{
-      .maxMessageSize = text.size() + 1, .maxHeaders = 1024, .maxHeaderLength = text.size() + 1};
-  auto copy = MessageParser::parse(text, generous, MessageParser::Framing::Datagram,
-                                   /*lenient=*/false, MessageParser::Checks::TypedFieldsOnly);
-  // A message that parsed once serializes to text that parses again (fuzzed property).
-  return std::move(*copy);
 }
 
 // ---------------------------------------------------------------------------- StreamFramer

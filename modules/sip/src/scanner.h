@@ -26,8 +26,9 @@ enum CharClass : std::uint16_t {
   kWsp = 1 << 9,              // SP / HTAB (and CR / LF inside folded values)
   kHex = 1 << 10,
   kListSpecial = 1 << 11,  // what findListEnd must look at: comma, quote, angle brackets, backslash
-  kUriForbidden = 1 << 12,  // never inside any URI: controls, SP, DEL, < > "
-  kCallIdChar = 1 << 13,    // callid = word [ "@" word ]
+  kUriForbidden = 1 << 12,   // never inside any URI: controls, SP, DEL, < > "
+  kCallIdChar = 1 << 13,     // callid = word [ "@" word ]
+  kParamValueEnd = 1 << 14,  // ends an unquoted parameter value: ";" "," "?" and LWS
 };
 
 constexpr std::array<std::uint16_t, 256> makeCharTable() {
@@ -51,6 +52,7 @@ constexpr std::array<std::uint16_t, 256> makeCharTable() {
     if (t[c] & (kAlpha | kDigit | kTokenMark | kWordExtra)) t[c] |= kCallIdChar;
   }
   t['@'] |= kCallIdChar;
+  for (unsigned char c : std::string_view(";,? \t\r\n")) t[c] |= kParamValueEnd;
   for (unsigned char c : std::string_view("\x7f<>\"")) t[c] |= kUriForbidden;
   return t;
 }

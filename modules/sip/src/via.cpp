@@ -62,23 +62,27 @@ const char* detail::parseViaInto(std::string_view text, Via& via) {
     switch (p.name.size()) {
       case 6:
         if (iequals(p.name, "branch")) {
+          if (!via.branchParam) via.branchParam = p.value;
           problem = "invalid branch";
           return p.hasValue && p.value.front() != '"';
         }
         break;
       case 8:
         if (iequals(p.name, "received")) {
+          if (!via.receivedParam) via.receivedParam = p.value;
           problem = "invalid received address";
           return p.hasValue && validReceived(p.value);
         }
         break;
       case 5:
         if (iequals(p.name, "rport")) {
+          if (!via.rportParam) via.rportParam = p.value;
           std::uint64_t v = 0;
           problem = "invalid rport";
           return !p.hasValue || parseDecimal(p.value, 65535, v);
         }
         if (iequals(p.name, "maddr")) {
+          if (!via.maddrParam) via.maddrParam = p.value;
           std::string_view h;
           HostKind k;
           problem = "invalid maddr";
@@ -109,7 +113,7 @@ Result<Via> parseVia(std::string_view text) {
 }
 
 std::optional<std::uint16_t> Via::rport() const {
-  auto v = params.find("rport");
+  const auto& v = rportParam;
   std::uint64_t port = 0;
   if (v && parseDecimal(*v, 65535, port)) return static_cast<std::uint16_t>(port);
   return std::nullopt;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sent_by_set.h"
 
+#include "p2psip/net/endpoint.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -25,13 +27,10 @@ bool validHostName(std::string_view host) {
 }  // namespace
 
 std::optional<asio::ip::address> addressOf(std::string_view host) {
-  if (!host.empty() && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  asio::error_code ec;
-  auto address = asio::ip::make_address(std::string(host), ec);
-  if (ec) return std::nullopt;
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  auto address = net::parseAddress(host);
+  if (!address) return std::nullopt;
+  if (address->is_v6() && address->to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address->to_v6());
   }
   return address;
 }

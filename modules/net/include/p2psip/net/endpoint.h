@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,13 @@ struct Endpoint {
 // The address in text without brackets or IPv6 zone, as written in a Via received parameter
 // (RFC 3261 §18.2.1, RFC 5118 §4.5).
 std::string addressToString(const asio::ip::address& address);
+
+// An IP address literal: dotted-quad IPv4 or IPv6 text, brackets allowed around IPv6 (RFC 3261
+// §25.1 host, RFC 5118 §4.5). The same answers as asio::ip::make_address without its temporary
+// string and its IPv6-then-IPv4 attempts: the data path converts a Via host or received= value for
+// most messages (RFC 3261 §18.2.2), so this is one hand-written IPv4 scan or one inet_pton.
+// IPv4 octets with leading zeros are refused, as inet_pton refuses them.
+std::optional<asio::ip::address> parseAddress(std::string_view text);
 
 // Hash for unordered containers.
 struct EndpointHash {

@@ -47,7 +47,8 @@ class Message {
   Message& operator=(const Message&) = delete;
   ~Message();
 
-  // Deep copy (one serialize + parse), e.g. for each branch of a fork.
+  // Deep copy, e.g. for each branch of a fork: the bytes are copied once and every view is moved
+  // onto the copy (no parsing).
   Message clone() const;
 
   // ---- start line
@@ -127,6 +128,14 @@ class Message {
 
  private:
   friend class MessageParser;
+  // Arena room after the received bytes: a proxy's Via, Record-Route and Max-Forwards fit.
+  static constexpr std::size_t kEditHeadroom = 512;
+  // An arena chunk that filled up; `used` bytes of it hold text that views may point into.
+  struct Chunk {
+    std::unique_ptr<char[]> bytes;
+    std::size_t used = 0;
+  };
+
   Message();
   // Reserves n bytes of arena; earlier views stay valid.
   char* allocate(std::size_t n);
@@ -143,7 +152,7 @@ class Message {
   std::size_t bufferSize_ = 0;
   std::size_t arenaUsed_ = 0;
   std::size_t arenaCapacity_ = 0;
-  std::vector<std::unique_ptr<char[]>> overflow_;  // further arena chunks, rarely needed
+  std::vector<Chunk> overflow_;  // filled chunks (the received bytes first), rarely any
 
   std::string_view startLine_;  // without CRLF; rebuilt when the Request-URI is edited
   bool startLineEdited_ = false;

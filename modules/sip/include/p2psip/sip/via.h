@@ -24,13 +24,21 @@ struct Via {
   HostKind hostKind = HostKind::None;
   std::optional<std::uint16_t> port;  // sent-by port
   ParamList params;
+  // The first branch, received, rport and maddr parameters, found by the parser while it checks
+  // them: transaction matching (§17.1.3, §17.2.3) and response routing (§18.2.2, RFC 3581) ask
+  // for them several times per message, and ParamList::find would scan the text each time.
+  // A parameter written without a value has an empty view.
+  std::optional<std::string_view> branchParam;
+  std::optional<std::string_view> receivedParam;
+  std::optional<std::string_view> rportParam;
+  std::optional<std::string_view> maddrParam;
 
-  std::optional<std::string_view> branch() const { return params.find("branch"); }
-  std::optional<std::string_view> received() const { return params.find("received"); }
-  std::optional<std::string_view> maddr() const { return params.find("maddr"); }
+  std::optional<std::string_view> branch() const { return branchParam; }
+  std::optional<std::string_view> received() const { return receivedParam; }
+  std::optional<std::string_view> maddr() const { return maddrParam; }
   std::optional<std::string_view> ttl() const { return params.find("ttl"); }
   // rport present with no value means "please fill in" (RFC 3581 §4); with a value, the port.
-  bool hasRport() const { return params.has("rport"); }
+  bool hasRport() const { return rportParam.has_value(); }
   std::optional<std::uint16_t> rport() const;
   bool isRfc3261Branch() const;  // branch present and starts with the magic cookie
   // The port to use when none is written: 5061 for TLS, else 5060 (RFC 3261 §18.2.2).
