@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <utility>
 
 #include "own_addresses.h"
 #include "p2psip/common/hex.h"
@@ -66,12 +67,23 @@ std::optional<std::uint64_t> LoopHash::fromBranch(std::string_view branch) {
 }
 
 bool LoopHash::isLooping(const sip::Message& request, std::uint64_t hash, const OwnAddresses& own) {
+  // §16.3 step 4: a Via we wrote, with this request's hash. Only a Via whose text carries our
+  // branch marker can be one, so the others are not parsed; the top one is parsed already.
+  auto oursWithThisHash = [&](const sip::Via& via) {
+    if (!own.isOwnSentBy(via)) return false;
+    const auto ours = fromBranch(via.branch().value_or(""));
+    return ours && *ours == hash;
+  };
   bool looping = false;
+  bool top = true;
   request.forEachValue(sip::HeaderId::Via, [&](std::string_view text) {
-    auto via = sip::parseVia(text);
-    if (!via || !own.isOwnSentBy(*via)) return true;
-    const auto ours = fromBranch(via->branch().value_or(""));
-    looping = ours && *ours == hash;
+    const bool first = std::exchange(top, false);
+    if (text.find(kMarker) == std::string_view::npos) return true;
+    if (first) {
+      looping = oursWithThisHash(request.topVia());
+    } else if (auto via = sip::parseVia(text)) {
+      looping = oursWithThisHash(*via);
+    }
     return !looping;
   });
   return looping;

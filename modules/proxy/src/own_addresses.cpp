@@ -34,9 +34,21 @@ std::string_view lowerProtocol(transport::Protocol protocol) {
 
 }  // namespace
 
+namespace {
+
+void appendHostForUri(std::string& out, std::string_view host) {
+  const bool v6 = host.find(':') != std::string_view::npos;  // RFC 5118 §4.1: in brackets
+  if (v6) out += '[';
+  out += host;
+  if (v6) out += ']';
+}
+
+}  // namespace
+
 std::string hostForUri(std::string_view host) {
-  if (host.find(':') != std::string_view::npos) return "[" + std::string(host) + "]";
-  return std::string(host);
+  std::string out;
+  appendHostForUri(out, host);
+  return out;
 }
 
 OwnAddresses::OwnAddresses(std::vector<ProxyAddress> addresses, const sip::LocalDomains& domains)
@@ -103,10 +115,12 @@ bool OwnAddresses::hasPeerLinks() const {
 std::string OwnAddresses::viaFor(transport::Protocol protocol, const net::Endpoint& destination,
                                  std::string_view branch, bool peerLink) const {
   const auto& a = addressFor(protocol, destination, peerLink);
-  std::string via = "SIP/2.0/";
+  std::string via;
+  via.reserve(48 + a.host.size() + branch.size());
+  via += "SIP/2.0/";
   via += transport::toString(protocol);
   via += ' ';
-  via += hostForUri(a.host);
+  appendHostForUri(via, a.host);
   via += ':';
   via += std::to_string(a.port);
   via += ";rport;branch=";
@@ -117,8 +131,10 @@ std::string OwnAddresses::viaFor(transport::Protocol protocol, const net::Endpoi
 std::string OwnAddresses::recordRouteFor(transport::Protocol protocol,
                                          const net::Endpoint& destination, bool peerLink) const {
   const auto& a = addressFor(protocol, destination, peerLink);
-  std::string rr = "<sip:";
-  rr += hostForUri(a.host);
+  std::string rr;
+  rr.reserve(48 + a.host.size() + a.nodeId.size());
+  rr += "<sip:";
+  appendHostForUri(rr, a.host);
   rr += ':';
   rr += std::to_string(a.port);
   rr += ";transport=";

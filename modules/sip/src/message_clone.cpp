@@ -127,7 +127,9 @@ Message Message::clone() const {
   copy.statusCode_ = statusCode_;
   copy.reason_ = rebase(reason_);
 
-  copy.headers_ = headers_;
+  // Room for the lines a proxy adds to its copy (Via, Record-Route, Max-Forwards) without growing.
+  copy.headers_.reserve(headers_.size() + 4);
+  copy.headers_.assign(headers_.begin(), headers_.end());
   for (auto& h : copy.headers_) rebase.move(h);
   copy.topVia_ = topVia_;
   rebase.move(copy.topVia_);

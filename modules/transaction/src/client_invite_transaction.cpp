@@ -143,7 +143,7 @@ void ClientInviteTransaction::onFailure(sip::Message&& response, const transport
     ackSent = context_.sendSerialized(identity_, ack_, "ACK", target_);
   } else {
     context_.logger.error("client INVITE {} cannot build ACK: {} call_id={} branch={}",
-                          identity_.id, ack.error().detail, identity_.callId, identity_.branch);
+                          identity_.id, ack.error().detail, identity_.callId(), identity_.branch());
   }
   invite_.reset();
   enter(State::Completed, std::to_string(response.statusCode()));

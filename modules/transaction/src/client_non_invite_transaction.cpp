@@ -35,7 +35,7 @@ std::string_view ClientNonInviteTransaction::toString(State state) {
 }
 
 Result<void> ClientNonInviteTransaction::start() {
-  auto sent = context_.sendSerialized(identity_, request_, identity_.method, target_);
+  auto sent = context_.sendSerialized(identity_, request_, identity_.method(), target_);
   if (!sent) return sent;
   // §17.1.2.2: Timer E only where the transport does not retransmit for us; Timer F always.
   if (!reliable_) timerE_.start(context_.values.timerE());
@@ -92,7 +92,7 @@ void ClientNonInviteTransaction::onTimer(TransactionTimer timer) {
   switch (timer) {
     case TransactionTimer::E:
       if (state_ != State::Trying && state_ != State::Proceeding) return;
-      if (auto sent = context_.sendSerialized(identity_, request_, identity_.method, target_);
+      if (auto sent = context_.sendSerialized(identity_, request_, identity_.method(), target_);
           !sent) {
         onTransportError(sent.error());
         return;

@@ -115,7 +115,7 @@ void ServerInviteTransaction::onAck(sip::Message&& ack, const transport::Flow& f
     case State::Proceeding:
       context_.logger.debug(
           "server INVITE {} ignores an ACK before any final response call_id={} branch={}",
-          identity_.id, identity_.callId, identity_.branch);
+          identity_.id, identity_.callId(), identity_.branch());
       return;
     case State::Terminated:
       return;

@@ -25,13 +25,26 @@ TransactionMetrics::TransactionMetrics(MetricsRegistry& registry)
 
 TransactionIdentity TransactionIdentity::of(std::uint64_t id, TransactionKind kind,
                                             const sip::Message& request) {
-  return TransactionIdentity{id, kind, std::string(request.methodText()),
-                             std::string(request.callId()),
-                             std::string(request.branch().value_or(""))};
+  TransactionIdentity who;
+  who.id = id;
+  who.kind = kind;
+  const std::string_view method = request.methodText();
+  const std::string_view callId = request.callId();
+  const std::string_view branch = request.branch().value_or("");
+  who.text_.reserve(method.size() + callId.size() + branch.size());
+  who.text_.append(method).append(callId).append(branch);
+  who.methodSize_ = method.size();
+  who.callIdSize_ = callId.size();
+  return who;
 }
 
 TransactionInfo TransactionIdentity::info(std::string_view state) const {
-  return TransactionInfo{id, kind, method, std::string(state), branch, callId};
+  return TransactionInfo{id,
+                         kind,
+                         std::string(method()),
+                         std::string(state),
+                         std::string(branch()),
+                         std::string(callId())};
 }
 
 TransactionContext::TransactionContext(transport::MessageSender& sender_, TimerService& timers_,
@@ -53,7 +66,7 @@ Result<void> TransactionContext::send(const TransactionIdentity& who, const sip:
                 who.id,
                 message.isRequest() ? std::string(message.methodText())
                                     : std::to_string(message.statusCode()),
-                sent.error().detail, who.callId, who.branch);
+                sent.error().detail, who.callId(), who.branch());
   }
   return sent;
 }
@@ -65,7 +78,7 @@ Result<void> TransactionContext::sendSerialized(const TransactionIdentity& who,
   if (!sent) {
     metrics.transportErrors.inc();
     logger.warn("{} transaction {} could not send {}: {} call_id={} branch={}", toString(who.kind),
-                who.id, what, sent.error().detail, who.callId, who.branch);
+                who.id, what, sent.error().detail, who.callId(), who.branch());
   }
   return sent;
 }
@@ -73,7 +86,7 @@ Result<void> TransactionContext::sendSerialized(const TransactionIdentity& who,
 void TransactionContext::logTransition(const TransactionIdentity& who, std::string_view from,
                                        std::string_view to, std::string_view cause) {
   logger.debug("{} transaction {} ({}) {} -> {} on {} call_id={} branch={}", toString(who.kind),
-               who.id, who.method, from, to, cause, who.callId, who.branch);
+               who.id, who.method(), from, to, cause, who.callId(), who.branch());
 }
 
 void TransactionContext::markTerminated(const TransactionIdentity& who) {

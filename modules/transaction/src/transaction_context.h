@@ -44,16 +44,28 @@ struct TransactionMetrics {
 };
 
 // Who a transaction is. Every log line carries call_id and branch (conventions §3.4 item 11).
+// The three texts share one string: a proxied call creates four transactions, and one allocation
+// each instead of three was a measurable share of the call's allocations.
 struct TransactionIdentity {
   std::uint64_t id = 0;
   TransactionKind kind = TransactionKind::ClientInvite;
-  std::string method;
-  std::string callId;
-  std::string branch;
+
+  std::string_view method() const { return std::string_view(text_).substr(0, methodSize_); }
+  std::string_view callId() const {
+    return std::string_view(text_).substr(methodSize_, callIdSize_);
+  }
+  std::string_view branch() const {
+    return std::string_view(text_).substr(methodSize_ + callIdSize_);
+  }
 
   static TransactionIdentity of(std::uint64_t id, TransactionKind kind,
                                 const sip::Message& request);
   TransactionInfo info(std::string_view state) const;
+
+ private:
+  std::string text_;  // method, Call-ID, branch
+  std::size_t methodSize_ = 0;
+  std::size_t callIdSize_ = 0;
 };
 
 struct TransactionContext {
