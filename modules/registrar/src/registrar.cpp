@@ -309,7 +309,7 @@ class Registrar::Impl {
     const TimePoint now = timers_.now();
     const auto bindings = store_.find(aor);
     for (const auto& binding : bindings) response.addHeader("Contact", contactValue(binding, now));
-    response.addHeader("Date", httpDate(wallClock_()));
+    response.addHeader("Date", date());
     // RFC 3327 §5.3: echo Path, in order, to a UA that said it supports path.
     if (wanted.supportsPath) {
       for (const auto& path : wanted.path) response.addHeader("Path", path);
@@ -371,6 +371,20 @@ class Registrar::Impl {
   RegistrarMetrics metrics_;
   Logger logger_;
   WallClock wallClock_;
+  // The Date text changes once a second; a registrar answering thousands of REGISTERs a second
+  // formats it once (§10.3 step 8 asks for Date in every 200).
+  std::time_t dateSecond_ = -1;
+  std::string dateText_;
+
+  const std::string& date() {
+    const auto when = wallClock_();
+    const std::time_t second = std::chrono::system_clock::to_time_t(when);
+    if (second != dateSecond_) {
+      dateSecond_ = second;
+      dateText_ = httpDate(when);
+    }
+    return dateText_;
+  }
   DigestAuthenticator authenticator_;
   std::string tagPrefix_;
   std::uint64_t tagCounter_ = 0;

@@ -38,6 +38,13 @@ TEST(Registrar, RegisterAnswers200ListingTheBindingWithExpiresAndDate) {
   EXPECT_FALSE(bindings[0].outbound);
   EXPECT_EQ(h.metric("p2psip_registrar_accepted_total"), 1);
   EXPECT_EQ(h.metric("p2psip_registrar_bindings"), 1);
+  // The Date of a later answer follows the wall clock (its text is kept only within a second).
+  h.wallNow += 1500ms;
+  EXPECT_EQ(header(h.send(bob({"<sip:bob@192.0.2.10:5060>"}, 2)), sip::HeaderId::Date),
+            "Sun, 06 Nov 1994 08:49:38 GMT");
+  h.wallNow += 24h;
+  EXPECT_EQ(header(h.send(bob({"<sip:bob@192.0.2.10:5060>"}, 3)), sip::HeaderId::Date),
+            "Mon, 07 Nov 1994 08:49:38 GMT");
 }
 
 TEST(Registrar, RefreshKeepsOneBindingWithTheNewLifetime) {

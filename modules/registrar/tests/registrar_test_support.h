@@ -170,7 +170,8 @@ struct Harness {
       : storeConfig_(storeConfig),
         store(storeConfig_, timers),
         layer(sender, timers, forwarder, transactionConfig, metrics, Logger{}),
-        registrar(config, domains, store, layer, timers, metrics, Logger{}, &fixedWallClock) {
+        registrar(config, domains, store, layer, timers, metrics, Logger{},
+                  [this] { return wallNow; }) {
     forwarder.registrar = &registrar;
   }
 
@@ -218,6 +219,7 @@ struct Harness {
   location::BindingStoreConfig storeConfig_;
   location::BindingStore store;
   transaction::TransactionLayer layer;
+  std::chrono::system_clock::time_point wallNow = fixedWallClock();  // what Date says
   Registrar registrar;
   int branchCounter = 0;
 };
