@@ -117,6 +117,7 @@ class TransportLayer::Impl final : public UdpSocket::Owner,
 
   // Socket events.
   void onDatagram(UdpSocket& socket, std::string_view datagram, const net::Endpoint& from) override;
+  void onSendFailed(UdpSocket& socket, const net::Endpoint& to, const Error& error) override;
   void onAccepted(StreamListener& listener, asio::ip::tcp::socket&& socket) override;
   void onEstablished(StreamConnection& connection) override;
   void onStreamEvent(StreamConnection& connection, sip::StreamEvent&& event) override;
@@ -236,6 +237,16 @@ void TransportLayer::Impl::onDatagram(UdpSocket& socket, std::string_view datagr
     return;
   }
   deliver(std::move(*parsed), flow);
+}
+
+void TransportLayer::Impl::onSendFailed(UdpSocket& socket, const net::Endpoint& to,
+                                        const Error& error) {
+  metrics_.sendErrors.inc();
+  logger_.debug("send to udp {} failed: {}", to.toString(), error.detail);
+  // A full send buffer is loss, which retransmission repairs; anything else means nothing will
+  // reach `to` from here, which the transactions sending to it must hear (§17.1.4, §17.2.4).
+  if (error.code == ErrorCode::LimitExceeded || handler_ == nullptr) return;
+  handler_->onTransportError(Target{Protocol::Udp, to, 0, socket.local(), {}}, error);
 }
 
 void TransportLayer::Impl::onStreamEvent(StreamConnection& connection, sip::StreamEvent&& event) {

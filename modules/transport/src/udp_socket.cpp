@@ -15,10 +15,15 @@ namespace p2psip::transport {
 namespace {
 // The largest UDP payload; RFC 3261 §18.1.1 keeps SIP far below it, but we must not truncate.
 constexpr std::size_t kMaxDatagram = 65535;
+// The largest payload the kernel sends (IPv4: 65535 less the IP and UDP headers); a larger one is
+// refused at once even when it would be queued.
+constexpr std::size_t kMaxSendPayload = 65507;
 // Datagrams read per wake-up before going back to the reactor: enough to drain a burst without
 // starving the rest of the loop.
 constexpr int kMaxDatagramsPerWakeup = 64;
 constexpr std::size_t kDrainBatch = 8;
+// Datagrams sent per sendmmsg; a handler that queues more flushes early.
+constexpr std::size_t kSendBatch = 32;
 
 // The sender of a recvmmsg slot, read the way the reactor's receives are (Endpoint::fromAsio).
 std::optional<net::Endpoint> endpointOf(const sockaddr_storage& address, socklen_t length) {
@@ -87,9 +92,12 @@ void UdpSocket::receive() {
         // Errors on an unconnected UDP socket (ICMP reports) concern one
         // earlier send, not the socket: keep receiving.
         if (!ec) {
+          self->queueing_ = true;
           self->owner_->onDatagram(*self, std::string_view(self->buffer_.data(), n),
                                    net::Endpoint::fromAsio(self->sender_));
           self->drain();
+          self->queueing_ = false;
+          self->flush();
         }
         if (self->owner_ != nullptr) self->receive();
       });
@@ -138,6 +146,17 @@ void UdpSocket::drain() {
 }
 
 Result<void> UdpSocket::sendTo(std::string_view datagram, const net::Endpoint& to) {
+  if (queueing_ && owner_ != nullptr) {
+    if (datagram.size() > kMaxSendPayload) {
+      return makeError(ErrorCode::TransportError, "UDP send to " + to.toString() + ": " +
+                                                      std::to_string(datagram.size()) +
+                                                      " bytes is larger than a datagram may be");
+    }
+    queued_.push_back(Queued{queuedBytes_.size(), datagram.size(), to.toUdp()});
+    queuedBytes_.insert(queuedBytes_.end(), datagram.begin(), datagram.end());
+    if (queued_.size() >= kSendBatch) flush();
+    return {};
+  }
   asio::error_code ec;
   socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to.toUdp(), 0, ec);
   if (ec) {
@@ -147,8 +166,57 @@ Result<void> UdpSocket::sendTo(std::string_view datagram, const net::Endpoint& t
   return {};
 }
 
+void UdpSocket::flush() {
+  if (queued_.empty()) return;
+  std::array<mmsghdr, kSendBatch> messages{};
+  std::array<iovec, kSendBatch> vectors{};
+  struct Failure {
+    net::Endpoint to;
+    int error;
+  };
+  std::vector<Failure> failures;
+  std::size_t next = 0;
+  while (next < queued_.size()) {
+    const std::size_t count = std::min(kSendBatch, queued_.size() - next);
+    for (std::size_t k = 0; k < count; ++k) {
+      Queued& q = queued_[next + k];
+      vectors[k].iov_base = queuedBytes_.data() + q.offset;
+      vectors[k].iov_len = q.size;
+      messages[k].msg_hdr = msghdr{};
+      messages[k].msg_hdr.msg_iov = &vectors[k];
+      messages[k].msg_hdr.msg_iovlen = 1;
+      messages[k].msg_hdr.msg_name = q.to.data();
+      messages[k].msg_hdr.msg_namelen = static_cast<socklen_t>(q.to.size());
+    }
+    const int sent =
+        ::sendmmsg(socket_.native_handle(), messages.data(), static_cast<unsigned>(count), 0);
+    if (sent > 0) {
+      next += static_cast<std::size_t>(sent);
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    // sendmmsg stops at the first datagram it cannot send and says why only when that one is
+    // first in the call: this one failed, the ones after it get their own try.
+    failures.push_back(Failure{net::Endpoint::fromAsio(queued_[next].to), sent < 0 ? errno : EIO});
+    ++next;
+  }
+  queued_.clear();
+  queuedBytes_.clear();
+  for (const auto& f : failures) {
+    if (owner_ == nullptr) return;
+    if (f.error == EAGAIN || f.error == EWOULDBLOCK || f.error == ENOBUFS) {
+      owner_->onSendFailed(*this, f.to, Error{ErrorCode::LimitExceeded, "UDP send buffer full"});
+      continue;
+    }
+    owner_->onSendFailed(*this, f.to,
+                         Error{ErrorCode::TransportError,
+                               "UDP send to " + f.to.toString() + ": " + std::strerror(f.error)});
+  }
+}
+
 void UdpSocket::detach() {
   owner_ = nullptr;
+  flush();  // what was already accepted still leaves; nobody is left to hear of failures
   asio::error_code ignored;
   socket_.close(ignored);
 }

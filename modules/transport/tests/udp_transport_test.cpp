@@ -253,3 +253,79 @@ TEST_F(UdpTransport, ABurstOverIpv6KeepsEachSendersAddress) {
 
 }  // namespace
 }  // namespace p2psip::transport
+
+namespace p2psip::transport {
+namespace {
+
+using namespace testing;
+
+class UdpSendBatching : public ::testing::Test {
+ protected:
+  net::EventLoop loop;
+  net::AsioTimerService timers{loop};
+};
+
+TEST_F(UdpSendBatching, EveryAnswerToABurstLeavesInTheOrderItWasSent) {
+  // Answers sent while the listener's receive handler runs leave together at its end (sendmmsg),
+  // in batches when there are many: none may be lost or reordered for its receiver.
+  Node server(loop, timers);
+  auto bound = server.transport.addListener(Protocol::Udp, loopback4());
+  ASSERT_TRUE(bound);
+  server.answerRequestsWith(200);
+  UdpPeer first(loop, loopback4());
+  UdpPeer second(loop, loopback4());
+  constexpr int kEach = 75;
+  for (int i = 0; i < kEach; ++i) {
+    first.send(requestText(via(first.local()), "OPTIONS", {}, "a-" + std::to_string(i)), *bound);
+    second.send(requestText(via(second.local()), "OPTIONS", {}, "b-" + std::to_string(i)), *bound);
+  }
+  ASSERT_TRUE(loop.runUntil(
+      [&] { return first.datagrams.size() == kEach && second.datagrams.size() == kEach; },
+      kEventually))
+      << first.datagrams.size() << " and " << second.datagrams.size() << " answers";
+  for (int i = 0; i < kEach; ++i) {
+    const auto& a = first.datagrams[static_cast<std::size_t>(i)];
+    const auto& b = second.datagrams[static_cast<std::size_t>(i)];
+    EXPECT_NE(a.find("Call-ID: a-" + std::to_string(i) + "\r\n"), std::string::npos) << a;
+    EXPECT_NE(b.find("Call-ID: b-" + std::to_string(i) + "\r\n"), std::string::npos) << b;
+  }
+  EXPECT_EQ(server.counter("p2psip_transport_messages_sent_total"), 2u * kEach);
+  EXPECT_EQ(server.counter("p2psip_transport_send_errors_total"), 0u);
+}
+
+TEST_F(UdpSendBatching, AQueuedSendThatFailsIsReportedAsATransportErrorForItsTarget) {
+  // A limited broadcast without SO_BROADCAST is refused by the kernel (EACCES, or ENETUNREACH
+  // where no interface has a broadcast route). Sent outside a receive handler, the refusal comes
+  // back at once; sent from inside one, the send is queued and the refusal reaches the handler's
+  // onTransportError for that target when the batch leaves, as a refused connection would.
+  Node server(loop, timers);
+  auto bound = server.transport.addListener(Protocol::Udp, loopback4());
+  ASSERT_TRUE(bound);
+  const net::Endpoint nowhere{asio::ip::make_address("255.255.255.255"), 5060};
+  auto direct = server.transport.send(parse(requestText(via(*bound), "OPTIONS", {}, "d-1")),
+                                      Target{Protocol::Udp, nowhere, 0, {}, {}});
+  EXPECT_FALSE(direct);
+
+  std::optional<Result<void>> queued;
+  bool handlerDone = false;
+  server.handler.onEach = [&](InboundMessage& in) {
+    queued = server.transport.send(parse(requestText(via(*bound), "OPTIONS", {}, "q-1")),
+                                   Target{Protocol::Udp, nowhere, 0, {}, {}});
+    EXPECT_TRUE(server.handler.errors.empty()) << "reported before the handler returned";
+    handlerDone = in.message.isRequest();
+  };
+  UdpPeer client(loop, loopback4());
+  client.send(requestText(via(client.local()), "OPTIONS", {}, "trigger"), *bound);
+  ASSERT_TRUE(loop.runUntil([&] { return !server.handler.errors.empty(); }, kEventually));
+  ASSERT_TRUE(handlerDone);
+  ASSERT_TRUE(queued.has_value());
+  EXPECT_TRUE(*queued) << "queued sends succeed; their failure comes later";
+  ASSERT_EQ(server.handler.errors.size(), 1u);
+  EXPECT_EQ(server.handler.errors[0].first.endpoint, nowhere);
+  EXPECT_EQ(server.handler.errors[0].first.protocol, Protocol::Udp);
+  EXPECT_EQ(server.handler.errors[0].first.local, *bound);
+  EXPECT_EQ(server.counter("p2psip_transport_send_errors_total"), 2u);
+}
+
+}  // namespace
+}  // namespace p2psip::transport
