@@ -14,24 +14,37 @@ namespace {
 constexpr std::string_view kMarker = "z9hG4bK-lh";  // magic cookie + "loop hash"
 constexpr std::size_t kHashDigits = 16;
 
-// FNV-1a: deterministic across processes and builds, unlike std::hash, so two peers running
-// different builds could even recognise each other's hashes.
-struct Fnv1a {
-  std::uint64_t value = 0xcbf29ce484222325ULL;
+// Deterministic across processes, builds and byte orders, unlike std::hash, so two peers running
+// different builds could even recognise each other's hashes. Eight bytes per step (read
+// little-endian whatever the host): byte-at-a-time FNV-1a over the Request-URI, tags, Call-ID and
+// Routes was 2 % of a proxied call's user CPU. Accidental collisions are what matter here (a
+// false 482); the multiply-xorshift steps spread every input bit over the whole word.
+struct WordHash {
+  std::uint64_t value = 0x9e3779b97f4a7c15ULL;
   void add(std::string_view text) {
-    for (unsigned char c : text) {
-      value ^= c;
-      value *= 0x100000001b3ULL;
-    }
-    value ^= 0xff;  // field separator, so ("ab","c") differs from ("a","bc")
-    value *= 0x100000001b3ULL;
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    std::size_t i = 0;
+    for (; i + 8 <= text.size(); i += 8) mix(load(p + i, 8));
+    // The last word carries the field's length, so ("ab","c") differs from ("a","bc").
+    mix(load(p + i, text.size() - i) ^ (static_cast<std::uint64_t>(text.size()) << 56));
+  }
+
+ private:
+  static std::uint64_t load(const unsigned char* p, std::size_t n) {
+    std::uint64_t word = 0;
+    for (std::size_t k = 0; k < n; ++k) word |= static_cast<std::uint64_t>(p[k]) << (8 * k);
+    return word;
+  }
+  void mix(std::uint64_t word) {
+    value = (value ^ word) * 0xff51afd7ed558ccdULL;
+    value ^= value >> 29;
   }
 };
 
 }  // namespace
 
 std::uint64_t LoopHash::of(const sip::Message& request) {
-  Fnv1a h;
+  WordHash h;
   h.add(request.requestUri().text);
   h.add(request.to().tag().value_or(""));
   h.add(request.from().tag().value_or(""));
