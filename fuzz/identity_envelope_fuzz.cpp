@@ -29,10 +29,19 @@ void check(bool condition) {
 std::string encode(const SignedEnvelope& envelope) {
   ByteWriter out;
   out.raw("P2SE");
-  out.u8(1);
+  out.u8(envelope.version);
   out.u8(static_cast<std::uint8_t>(envelope.kind));
   check(out.str16(envelope.signerKey));
   check(out.str32(envelope.body));
+  if (envelope.version == 2) {
+    check(envelope.siblings.size() % 32 == 0 && envelope.siblings.size() <= 4 * 32);
+    check(envelope.leafIndex < (1u << (envelope.siblings.size() / 32)));
+    out.u8(static_cast<std::uint8_t>(envelope.siblings.size() / 32));
+    out.u32(envelope.leafIndex);
+    out.raw(envelope.siblings);
+  } else {
+    check(envelope.version == 1 && envelope.siblings.empty());
+  }
   check(out.str16(envelope.signature));
   return std::move(out).bytes();
 }

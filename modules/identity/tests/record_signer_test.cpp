@@ -69,6 +69,48 @@ TEST(ThreadedRecordSigner, SealsOnItsThreadAndAnswersThroughPost) {
   }
 }
 
+TEST(ThreadedRecordSigner, RecordsThatWaitedTogetherShareASignatureAndEachStillOpens) {
+  // The worker hands its first result to `post`, which holds it until the test has queued 40
+  // more: those wait together and leave in batches of at most kMaxBatch.
+  const NodeIdentity& id = sharedIdentity(KeyType::Ed25519);
+  PostedWork owner;
+  std::mutex gate;
+  std::unique_lock<std::mutex> closed(gate);
+  ThreadedRecordSigner signer(id, [&](std::function<void()> fn) {
+    std::lock_guard wait(gate);
+    owner.post(std::move(fn));
+  });
+  std::vector<std::string> sealed;
+  auto collect = [&](Result<std::string> r) {
+    ASSERT_TRUE(r) << r.error().detail;
+    sealed.push_back(*r);
+  };
+  signer.seal(RecordKind::User, "body 0", collect);
+  for (int i = 0; i < 200 && signer.queued() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the worker took job 0
+  for (int i = 1; i <= 40; ++i) {
+    signer.seal(i % 2 ? RecordKind::User : RecordKind::Peer, "body " + std::to_string(i), collect);
+  }
+  closed.unlock();
+  EXPECT_EQ(owner.runUntil(41), 41u);
+  ASSERT_EQ(sealed.size(), 41u);
+  int batched = 0;
+  for (std::size_t i = 0; i < sealed.size(); ++i) {
+    const RecordKind kind = i == 0 || i % 2 ? RecordKind::User : RecordKind::Peer;
+    auto opened = open(sealed[i], kind);
+    ASSERT_TRUE(opened) << i << ": " << opened.error().detail;
+    EXPECT_EQ(opened->signer, id.nodeId());
+    EXPECT_EQ(opened->envelope.body, "body " + std::to_string(i));  // in order
+    if (opened->envelope.version == 2) {
+      ++batched;
+      EXPECT_LT(opened->envelope.leafIndex, kMaxBatch);
+      EXPECT_LE(opened->envelope.siblings.size(), 4u * 32u);
+    }
+  }
+  EXPECT_EQ(decodeEnvelope(sealed[0])->version, 1);  // it was alone
+  EXPECT_EQ(batched, 40);
+}
+
 TEST(ThreadedRecordSigner, AFullQueueRefusesInsteadOfGrowing) {
   const NodeIdentity& id = sharedIdentity(KeyType::Ed25519);
   PostedWork owner;

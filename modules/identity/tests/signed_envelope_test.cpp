@@ -210,7 +210,7 @@ TEST(DecodeEnvelope, BadHeaderFieldsAreNamed) {
   for (const Case& c : {
            Case{encode("P2SX", 1, 1, key, "b", "s"), "magic"},
            Case{encode("P2SE", 0, 1, key, "b", "s"), "version 0"},
-           Case{encode("P2SE", 2, 1, key, "b", "s"), "version 2"},
+           Case{encode("P2SE", 3, 1, key, "b", "s"), "version 3"},
            Case{encode("P2SE", 1, 0, key, "b", "s"), "kind 0"},
            Case{encode("P2SE", 1, 5, key, "b", "s"), "kind 5"},
            Case{encode("P2SE", 1, 1, "", "b", "s"), "signer key is empty"},

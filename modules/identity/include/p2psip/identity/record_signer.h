@@ -6,10 +6,12 @@
 //   - InlineRecordSigner seals inside the call (unit tests, tools).
 //   - ThreadedRecordSigner seals on its own worker thread and hands each result back through the
 //     owner's `post` function (app wires it to net::EventLoop::post), like OpenDHT's thread does.
+//     Records waiting together are signed together (sealBatch, up to kMaxBatch per signature).
 //     The owner's state is never touched off its thread; the only lock guards the job queue.
 //     A full queue (maxQueued) fails the job at once with LimitExceeded; the publisher retries.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -47,7 +49,9 @@ class InlineRecordSigner final : public RecordSigner {
 class ThreadedRecordSigner final : public RecordSigner {
  public:
   using Post = std::function<void(std::function<void()>)>;
-  ThreadedRecordSigner(const NodeIdentity& identity, Post post, std::size_t maxQueued = 100'000);
+  // `batchWindow`: how long the worker waits for a batch to fill once a record is waiting.
+  ThreadedRecordSigner(const NodeIdentity& identity, Post post, std::size_t maxQueued = 100'000,
+                       std::chrono::microseconds batchWindow = std::chrono::milliseconds(1));
   // Stops the worker; jobs not yet signed are dropped without a callback.
   ~ThreadedRecordSigner() override;
   ThreadedRecordSigner(const ThreadedRecordSigner&) = delete;
@@ -67,6 +71,7 @@ class ThreadedRecordSigner final : public RecordSigner {
   const NodeIdentity& identity_;
   Post post_;
   std::size_t maxQueued_;
+  std::chrono::microseconds batchWindow_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;
