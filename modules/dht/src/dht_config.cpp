@@ -54,6 +54,9 @@ Result<void> validate(const DhtConfig& config) {
   if (config.removedLifetime <= Duration::zero() || config.removedLifetime > config.maxLifetime) {
     return invalid("removedLifetime must be positive and at most maxLifetime");
   }
+  if (config.maxStoreBytes < (std::size_t{1} << 20)) {
+    return invalid("maxStoreBytes must be at least 1 MiB");
+  }
   if (config.replicas < 1 || config.replicas > 8) {
     return invalid("replicas must be between 1 and 8");
   }

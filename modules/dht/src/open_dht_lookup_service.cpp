@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -258,6 +259,8 @@ Result<void> OpenDhtLookupService::Impl::start() {
   dhtConfig.dht_config.node_config.network = networkIdOf(config_.network);
   // A fresh identity per run and no OpenDHT crypto identity: the overlay signs its records.
   dhtConfig.dht_config.node_config.node_id = opendht::InfoHash::getRandom();
+  dhtConfig.dht_config.node_config.max_store_size = static_cast<ssize_t>(
+      std::min<std::size_t>(config_.maxStoreBytes, std::numeric_limits<ssize_t>::max()));
   if (config_.bindAddress.empty()) {
     dhtConfig.bind4 = toSockAddr({asio::ip::address_v4::any(), config_.port});
     dhtConfig.bind6 = toSockAddr({asio::ip::address_v6::any(), config_.port});

@@ -86,6 +86,18 @@ TEST(DhtConfig, RefusesBadSizesAndDurations) {
   config = DhtConfig{};
   config.bootstrapRetry = 10ms;
   expectRefused(config, "bootstrapRetry");
+
+  config = DhtConfig{};
+  config.maxStoreBytes = 64 * 1024;
+  expectRefused(config, "maxStoreBytes");
+}
+
+TEST(DhtConfig, TheDefaultStoreHoldsTheRecordsOfTheDefaultBindingLimit) {
+  // OpenDHT's own 64 MiB would be outgrown near 100,000 users (3 replicas of a ~500-byte signed
+  // record, each with its storage overhead), after which every put rescans the whole store.
+  const DhtConfig config;
+  const std::size_t users = 1'000'000;  // BindingStoreConfig::maxBindings
+  EXPECT_GE(config.maxStoreBytes, users * config.replicas * 600);
 }
 
 }  // namespace

@@ -64,6 +64,11 @@ struct DhtConfig {
   // while the chance that every replica's search hits dead nodes first is much smaller. Costs
   // `replicas` puts per put and listens per listen. 1 = no replicas.
   std::size_t replicas = 3;
+  // OpenDHT's limit on the values this node stores, its own included. Its default (64 MiB) holds
+  // about 100,000 users' records under 3 replicas; past its limit OpenDHT rescans its whole store
+  // on every put (Dht::expireStore), falls ever further behind and cannot be stopped until it
+  // catches up. 2 GiB covers the registrar's default limit of 1,000,000 bindings on a lone peer.
+  std::size_t maxStoreBytes = std::size_t{2} << 30;
 };
 // InvalidArgument with a sentence naming the field: bootstrap entries must be IP literals with a
 // port (the system resolver is never used), sizes and durations must be positive.
