@@ -36,7 +36,8 @@ class KeyIndex {
   }
 
   // Maps the key to `id`, replacing the id it had (a key still held by a transaction that ended
-  // during this event moves to the new one). `matches(otherId)` says whether otherId holds this key.
+  // during this event moves to the new one). `matches(otherId)` says whether otherId holds this
+  // key.
   template <typename Matches>
   void assign(std::size_t hash, std::uint64_t id, Matches&& matches) {
     const std::size_t mask = slots_.size() - 1;
@@ -80,7 +81,7 @@ class KeyIndex {
   std::size_t capacity() const { return slots_.size(); }
 
  private:
-  static constexpr std::uint64_t kEmpty = 0;  // transaction ids start at 1
+  static constexpr std::uint64_t kEmpty = 0;          // transaction ids start at 1
   static constexpr std::size_t kInitialSlots = 1024;  // a power of two
   static constexpr unsigned kInitialShift = 64 - 10;
 
