@@ -251,19 +251,8 @@ TEST_F(UdpTransport, ABurstOverIpv6KeepsEachSendersAddress) {
   }
 }
 
-}  // namespace
-}  // namespace p2psip::transport
-
-namespace p2psip::transport {
-namespace {
-
-using namespace testing;
-
-class UdpSendBatching : public ::testing::Test {
- protected:
-  net::EventLoop loop;
-  net::AsioTimerService timers{loop};
-};
+// Sends made inside a listener's receive handler: queued, then one sendmmsg (udp_socket.h).
+using UdpSendBatching = UdpTransport;
 
 TEST_F(UdpSendBatching, EveryAnswerToABurstLeavesInTheOrderItWasSent) {
   // Answers sent while the listener's receive handler runs leave together at its end (sendmmsg),
