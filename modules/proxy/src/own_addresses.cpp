@@ -36,6 +36,7 @@ std::string_view lowerProtocol(transport::Protocol protocol) {
 
 namespace {
 
+// "host" or "[v6]" as written in a URI or Via.
 void appendHostForUri(std::string& out, std::string_view host) {
   const bool v6 = host.find(':') != std::string_view::npos;  // RFC 5118 §4.1: in brackets
   if (v6) out += '[';
@@ -44,12 +45,6 @@ void appendHostForUri(std::string& out, std::string_view host) {
 }
 
 }  // namespace
-
-std::string hostForUri(std::string_view host) {
-  std::string out;
-  appendHostForUri(out, host);
-  return out;
-}
 
 OwnAddresses::OwnAddresses(std::vector<ProxyAddress> addresses, const sip::LocalDomains& domains)
     : addresses_(std::move(addresses)), domains_(domains) {}

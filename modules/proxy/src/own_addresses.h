@@ -60,7 +60,4 @@ class OwnAddresses {
   const sip::LocalDomains& domains_;
 };
 
-// "host" or "[v6]" as written in a URI or Via.
-std::string hostForUri(std::string_view host);
-
 }  // namespace p2psip::proxy
