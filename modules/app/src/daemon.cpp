@@ -498,7 +498,8 @@ class Daemon::Impl {
       for (const auto& b : config_.bootstrap) out << " " << b;
       out << "\npeer_listen: tls:" << config_.peerListen->toString() << "\n";
       out << "dht_nodes: " << dhtStats.nodes << "\ndht_stored_values: " << dhtStats.storedValues
-          << "\ndht_listens: " << dhtStats.listens << "\n";
+          << "\ndht_held_values: " << dhtStats.heldValues << "\ndht_listens: " << dhtStats.listens
+          << "\n";
       out << "nat: "
           << (reachability_ ? anchor::toString(toAnchorNat(reachability_->natClass))
                             : std::string_view("unmeasured"))

@@ -170,15 +170,19 @@ class OpenDhtLookupService::Impl {
     std::size_t searches = 1;                    // replica searches still running
     bool ok = false;                             // any search succeeded
   };
-  // A version this node announced, so that the next put or remove can blank it.
+  // This node's current version of a value: announced (handed to OpenDHT), so that the next put
+  // or remove can blank it, or held here while no other node is reachable (see put()).
   struct Publication {
-    std::vector<opendht::InfoHash> hashes;  // the key's replica hashes (replicaHashes())
     opendht::Value::Id dhtId = 0;
     TimePoint expiresAt{};
-    // What was announced, to announce it again once other nodes are reachable: a put made while
-    // this node knew no other node is stored here only (see onStatus()).
+    // What was (or is to be) announced: announceAgain() hands it to the overlay once other nodes
+    // are reachable.
     std::string bytes;
     std::uint16_t typeId = 0;
+    // The announcement round (announceRound_) in which this version was last handed to OpenDHT;
+    // 0: never, it is held on this node only.
+    std::uint32_t announcedIn = 0;
+    bool announced() const { return announcedIn != 0; }
   };
   using PublicationKey = std::pair<std::string, std::uint64_t>;  // key text, writer's id
   struct Subscription {
@@ -201,8 +205,12 @@ class OpenDhtLookupService::Impl {
 
   void registerValueTypes();
   std::vector<opendht::InfoHash> replicaHashes(const std::string& keyText) const;
-  void announce(const opendht::InfoHash& hash, const ValueRecord& record, const LifetimeClass& cls,
+  void announce(const opendht::InfoHash& hash, const std::string& bytes, const LifetimeClass& cls,
                 opendht::Value::Id dhtId, std::string key, PutCallback done);
+  void succeedLater(PutCallback done);
+  bool aloneForPuts() const { return status_ != opendht::NodeStatus::Connected; }
+  std::vector<ValueRecord> heldRecords(const std::string& keyText) const;
+  void reportHeld(ListenToken token);
   void retire(const opendht::InfoHash& hash, opendht::Value::Id dhtId);
   void listenOnDht(ListenToken token, Subscription& subscription);
   void failLater(std::string key, PutCallback done, ErrorCode code, std::string detail);
@@ -210,6 +218,7 @@ class OpenDhtLookupService::Impl {
   // Handlers of OpenDHT's answers, on the loop.
   void onStatus(opendht::NodeStatus status);
   void announceAgain();
+  void announceSome();
   void scheduleFollowUp(Duration delay);
   void onPutDone(std::uint64_t op, bool ok);
   void onGetValues(std::uint64_t op, std::vector<ValueRecord> records);
@@ -236,6 +245,13 @@ class OpenDhtLookupService::Impl {
   // Follow-up announcements after connecting (see onStatus()), and how many are left.
   asio::steady_timer reannounceTimer_;
   int followUps_ = 0;
+  // announceAgain() works through publications_ a slice per loop turn, from this key on, so that a
+  // peer holding a million records keeps answering SIP meanwhile.
+  std::optional<PublicationKey> announceFrom_;
+  // Counts rounds of announceAgain(). A round skips what put() announced during it: announcing a
+  // value whose put is still under way would make OpenDHT drop that put's callback.
+  std::uint32_t announceRound_ = 1;
+  std::size_t announcedAgain_ = 0;
   std::mt19937_64 random_;
   // OpenDHT's status as last posted: Connected (a good node is known), Connecting (nodes are
   // known, none confirmed: OpenDHT holds queued operations meanwhile) or Disconnected (none).
@@ -248,6 +264,7 @@ class OpenDhtLookupService::Impl {
   std::unordered_map<std::uint64_t, PendingGet> pendingGets_;
   std::map<PublicationKey, Publication> publications_;
   std::map<ListenToken, Subscription> subscriptions_;
+  std::multimap<std::string, ListenToken> listenersByKey_;  // subscriptions_, by key text
 };
 
 Result<void> OpenDhtLookupService::Impl::start() {
@@ -358,22 +375,35 @@ void OpenDhtLookupService::Impl::put(const LookupKey& key, StoredValue value, Du
   const ValueRecord record{ValueRecord::Kind::Value, value.id, nextVersion(),
                            std::move(value.data)};
   const LifetimeClass& cls = lifetimeClassFor(lifetime, config_.maxLifetime);
-  const std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
   const opendht::Value::Id dhtId = newDhtId();
   logger_.debug("dht: put {} id {:016x} version {} ({} bytes, {} s)", keyText, record.id,
                 record.version, record.data.size(),
                 std::chrono::duration_cast<std::chrono::seconds>(cls.lifetime).count());
 
-  // The primary key reports to the caller; the replicas are announced alongside.
-  for (std::size_t r = 0; r < hashes.size(); ++r) {
-    announce(hashes[r], record, cls, dhtId, keyText, r == 0 ? std::move(done) : PutCallback{});
-  }
   Publication& publication = publications_[{keyText, record.id}];
-  // The new version first, then the old one blanked, so readers never see neither.
-  if (publication.dhtId != 0) {
-    for (const auto& h : publication.hashes) retire(h, publication.dhtId);
+  const Publication previous =
+      std::exchange(publication, Publication{dhtId, Clock::now() + cls.lifetime, encode(record),
+                                             cls.typeId, aloneForPuts() ? 0 : announceRound_});
+  std::vector<opendht::InfoHash> hashes;
+  if (publication.announced() || previous.announced()) hashes = replicaHashes(keyText);
+  if (publication.announced()) {
+    // The primary key reports to the caller; the replicas are announced alongside.
+    for (std::size_t r = 0; r < hashes.size(); ++r) {
+      announce(hashes[r], publication.bytes, cls, dhtId, keyText,
+               r == 0 ? std::move(done) : PutCallback{});
+    }
+  } else {
+    // No other node is reachable, so no other node could store it: OpenDHT would only keep a copy
+    // per replica key here, plus a search per replica key that has nowhere to go (its memory and
+    // its search limit then bound how many users a lone peer serves). Held here instead; get()
+    // and listen() read it, and announceAgain() hands it over once the node is connected. A node
+    // alone stores its own values: that is success (lookup_service.h).
+    succeedLater(std::move(done));
   }
-  publication = Publication{hashes, dhtId, Clock::now() + cls.lifetime, encode(record), cls.typeId};
+  // The new version first, then the old one blanked, so readers never see neither.
+  if (previous.announced()) {
+    for (const auto& h : hashes) retire(h, previous.dhtId);
+  }
   echoLocally(keyText, record);
 }
 
@@ -386,18 +416,28 @@ void OpenDhtLookupService::Impl::remove(const LookupKey& key, std::uint64_t id, 
     return;
   }
   const ValueRecord removal{ValueRecord::Kind::Removal, id, nextVersion(), {}};
-  const std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
   logger_.debug("dht: remove {} id {:016x} version {}", keyText, id, removal.version);
+  auto it = publications_.find({keyText, id});
+  if (it != publications_.end() && !it->second.announced()) {
+    // Held here only: no other node ever saw this version, so there is nothing to withdraw from
+    // them. (An earlier announced version was blanked when this one replaced it.)
+    publications_.erase(it);
+    succeedLater(std::move(done));
+    echoLocally(keyText, removal);
+    return;
+  }
 
   // The removal tells readers and listeners at once; blanking the announced version keeps it from
   // coming back once the removal itself expires.
+  const std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
+  const std::string bytes = encode(removal);
   const opendht::Value::Id removalId = newDhtId();
   for (std::size_t r = 0; r < hashes.size(); ++r) {
-    announce(hashes[r], removal, removedClass(), removalId, keyText,
+    announce(hashes[r], bytes, removedClass(), removalId, keyText,
              r == 0 ? std::move(done) : PutCallback{});
   }
-  if (auto it = publications_.find({keyText, id}); it != publications_.end()) {
-    for (const auto& h : it->second.hashes) {
+  if (it != publications_.end()) {
+    for (const auto& h : hashes) {
       runner_->cancelPut(h, it->second.dhtId);
       retire(h, it->second.dhtId);
     }
@@ -406,10 +446,9 @@ void OpenDhtLookupService::Impl::remove(const LookupKey& key, std::uint64_t id, 
   echoLocally(keyText, removal);
 }
 
-void OpenDhtLookupService::Impl::announce(const opendht::InfoHash& hash, const ValueRecord& record,
+void OpenDhtLookupService::Impl::announce(const opendht::InfoHash& hash, const std::string& bytes,
                                           const LifetimeClass& cls, opendht::Value::Id dhtId,
                                           std::string key, PutCallback done) {
-  const std::string bytes = encode(record);
   opendht::Value value(cls.typeId, reinterpret_cast<const std::uint8_t*>(bytes.data()),
                        bytes.size(), dhtId);
   const std::uint64_t op = nextOp_++;
@@ -426,6 +465,25 @@ void OpenDhtLookupService::Impl::retire(const opendht::InfoHash& hash, opendht::
   // blank after the short removed lifetime.
   runner_->put(hash, opendht::Value(removedClass().typeId, opendht::Blob{}, dhtId),
                opendht::DoneCallback{});
+}
+
+void OpenDhtLookupService::Impl::succeedLater(PutCallback done) {
+  if (!done) return;
+  inbox().post([done = std::move(done)](Impl&) { done({}); });  // never inside the call
+}
+
+std::vector<ValueRecord> OpenDhtLookupService::Impl::heldRecords(const std::string& keyText) const {
+  std::vector<ValueRecord> records;
+  const TimePoint now = Clock::now();
+  for (auto it = publications_.lower_bound({keyText, 0});
+       it != publications_.end() && it->first.first == keyText; ++it) {
+    const Publication& publication = it->second;
+    if (publication.announced() || publication.expiresAt <= now) continue;
+    if (auto record = decodeValueRecord(publication.bytes, config_.maxValueBytes)) {
+      records.push_back(std::move(*record));
+    }
+  }
+  return records;
 }
 
 void OpenDhtLookupService::Impl::failLater(std::string key, PutCallback done, ErrorCode code,
@@ -468,7 +526,9 @@ void OpenDhtLookupService::Impl::get(const LookupKey& key, GetCallback done) {
   logger_.debug("dht: get {}", keyText);
   const std::uint64_t op = nextOp_++;
   const std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
-  pendingGets_.emplace(op, PendingGet{keyText, std::move(done), {}, nullptr, hashes.size()});
+  // What this node holds for itself unannounced is part of the answer: OpenDHT does not have it.
+  pendingGets_.emplace(
+      op, PendingGet{keyText, std::move(done), heldRecords(keyText), nullptr, hashes.size()});
   // Values are handed to the loop batch by batch as nodes answer; the loop answers the caller once
   // the search ends, or `getSettle` after the first values, whichever is first: a search waits
   // about a second on every dead node it asked (OpenDHT's request timeout), which a caller
@@ -542,13 +602,23 @@ ListenToken OpenDhtLookupService::Impl::listen(const LookupKey& key, ListenCallb
   std::string keyText = key.toString();
   logger_.debug("dht: listen {} (token {})", keyText, token);
   std::vector<opendht::InfoHash> hashes = replicaHashes(keyText);
+  listenersByKey_.emplace(keyText, token);
   Subscription& subscription =
       subscriptions_
           .emplace(token,
                    Subscription{std::move(keyText), std::move(hashes), std::move(onChange), {}, {}})
           .first->second;
   if (runner_) listenOnDht(token, subscription);  // otherwise start() does
+  // OpenDHT reports what it stores; what this node holds unannounced, it reports itself.
+  inbox().post([token](Impl& self) { self.reportHeld(token); });
   return token;
+}
+
+void OpenDhtLookupService::Impl::reportHeld(ListenToken token) {
+  auto it = subscriptions_.find(token);
+  if (it == subscriptions_.end()) return;
+  std::vector<ValueRecord> held = heldRecords(it->second.key);
+  if (!held.empty()) report(token, it->second.view.apply(held, false));
 }
 
 void OpenDhtLookupService::Impl::listenOnDht(ListenToken token, Subscription& subscription) {
@@ -573,6 +643,12 @@ void OpenDhtLookupService::Impl::cancelListen(ListenToken token) {
   auto it = subscriptions_.find(token);
   if (it == subscriptions_.end()) return;
   logger_.debug("dht: cancel listen {} (token {})", it->second.key, token);
+  for (auto [k, end] = listenersByKey_.equal_range(it->second.key); k != end; ++k) {
+    if (k->second == token) {
+      listenersByKey_.erase(k);
+      break;
+    }
+  }
   // OpenDHT resolves its token on its own thread, after the listen; it queues this behind it.
   if (runner_) {
     for (std::size_t r = 0; r < it->second.dhtTokens.size(); ++r) {
@@ -595,10 +671,11 @@ void OpenDhtLookupService::Impl::onListenValues(ListenToken token,
 // (only what was stored when the listen began), so they learn them from here. The same record
 // coming back through OpenDHT is then a duplicate version, which KeyView ignores.
 void OpenDhtLookupService::Impl::echoLocally(const std::string& key, const ValueRecord& record) {
+  if (listenersByKey_.find(key) == listenersByKey_.end()) return;  // nobody here listens to it
   inbox().post([key, record](Impl& self) {
     std::vector<ListenToken> tokens;
-    for (const auto& [token, subscription] : self.subscriptions_) {
-      if (subscription.key == key) tokens.push_back(token);
+    for (auto [it, end] = self.listenersByKey_.equal_range(key); it != end; ++it) {
+      tokens.push_back(it->second);
     }
     for (const ListenToken token : tokens) {
       auto it = self.subscriptions_.find(token);
@@ -659,24 +736,51 @@ void OpenDhtLookupService::Impl::scheduleFollowUp(Duration delay) {
 
 void OpenDhtLookupService::Impl::announceAgain() {
   // Values put while this node was alone (the first peer of an overlay, a peer still
-  // bootstrapping, one cut off for a while) reached no other node, and OpenDHT does not re-send
-  // them by itself before they expire. Re-announce each live one, same OpenDHT id and bytes, now
-  // that the closest nodes are reachable.
+  // bootstrapping, one cut off for a while) reached no other node: they were held here (put()),
+  // or OpenDHT, which does not re-send them by itself before they expire, stored them here only.
+  // Announce each live one, same OpenDHT id and bytes, now that the closest nodes are reachable.
+  // From the start again if a round is under way: the closest nodes have changed since.
+  const bool running = announceFrom_.has_value();
+  announceFrom_ = PublicationKey{};
+  ++announceRound_;
+  announcedAgain_ = 0;
+  if (!running) inbox().post([](Impl& self) { self.announceSome(); });
+}
+
+void OpenDhtLookupService::Impl::announceSome() {
+  if (!announceFrom_) return;
+  if (!runner_ || status_ != opendht::NodeStatus::Connected) {
+    announceFrom_.reset();  // onStatus() starts a new round on connecting again
+    return;
+  }
+  // A slice per loop turn: three OpenDHT puts per value, a few microseconds each.
+  constexpr std::size_t kSlice = 256;
   const TimePoint now = Clock::now();
-  std::size_t n = 0;
-  for (const auto& [key, publication] : publications_) {
-    if (publication.expiresAt <= now || publication.bytes.empty()) continue;
-    for (const auto& hash : publication.hashes) {
+  auto it = publications_.lower_bound(*announceFrom_);
+  for (std::size_t n = 0; it != publications_.end() && n < kSlice; ++it, ++n) {
+    Publication& publication = it->second;
+    if (publication.expiresAt <= now || publication.announcedIn == announceRound_) continue;
+    for (const auto& hash : replicaHashes(it->first.first)) {
       runner_->put(hash,
                    opendht::Value(publication.typeId,
                                   reinterpret_cast<const std::uint8_t*>(publication.bytes.data()),
                                   publication.bytes.size(), publication.dhtId),
                    opendht::DoneCallback{});
     }
-    ++n;
+    publication.announcedIn = announceRound_;
+    ++announcedAgain_;
   }
-  metrics_.reannounced.inc(n);
-  if (n > 0) logger_.info("dht: announced {} values again now that other nodes are reachable", n);
+  if (it != publications_.end()) {
+    announceFrom_ = it->first;
+    inbox().post([](Impl& self) { self.announceSome(); });
+    return;
+  }
+  announceFrom_.reset();
+  metrics_.reannounced.inc(announcedAgain_);
+  if (announcedAgain_ > 0) {
+    logger_.info("dht: announced {} values again now that other nodes are reachable",
+                 announcedAgain_);
+  }
 }
 
 void OpenDhtLookupService::Impl::scheduleMaintenance() {
@@ -714,6 +818,7 @@ void OpenDhtLookupService::Impl::shutdown(bool reportPending) {
   status_ = opendht::NodeStatus::Disconnected;
   boundPort_ = 0;
   publications_.clear();
+  announceFrom_.reset();
   for (auto& [token, subscription] : subscriptions_) subscription.dhtTokens.clear();
   auto puts = std::exchange(pendingPuts_, {});
   auto gets = std::exchange(pendingGets_, {});
@@ -733,10 +838,13 @@ void OpenDhtLookupService::Impl::shutdown(bool reportPending) {
 LookupServiceStats OpenDhtLookupService::Impl::stats() const {
   LookupServiceStats stats;
   stats.listens = subscriptions_.size();
+  stats.connected = runner_ && !aloneForPuts();
   const TimePoint now = Clock::now();
-  stats.puts = static_cast<std::size_t>(
-      std::count_if(publications_.begin(), publications_.end(),
-                    [now](const auto& entry) { return entry.second.expiresAt > now; }));
+  for (const auto& [key, publication] : publications_) {
+    if (publication.expiresAt <= now) continue;
+    ++stats.puts;
+    if (!publication.announced()) ++stats.heldValues;
+  }
   if (runner_) {
     // These take OpenDHT's lock for a moment; it is held only while its thread handles a packet
     // or a timer. OpenDHT 2.4 does not count stored keys, so storedKeys stays 0.

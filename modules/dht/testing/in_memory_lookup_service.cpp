@@ -88,6 +88,7 @@ class InMemoryLookupService::Network {
     s.nodes = static_cast<std::size_t>(
         std::count_if(members_.begin(), members_.end(),
                       [&viewer](const Member* m) { return m != &viewer && m->isReachable(); }));
+    s.connected = viewer.isReachable();  // the shared network is the overlay
     s.storedKeys = store_.size();
     for (const auto& [key, values] : store_) {
       s.storedValues += values.size();

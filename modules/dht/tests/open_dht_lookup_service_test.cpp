@@ -66,7 +66,7 @@ class OpenDhtLookupServiceTest : public ::testing::Test {
     node1 = startNode(configFor({}));
     node2 = startNode(configFor({bootstrapTo(*node1)}));
     ASSERT_TRUE(loop.runUntil(
-        [&] { return node1->service.stats().nodes > 0 && node2->service.stats().nodes > 0; },
+        [&] { return node1->service.stats().connected && node2->service.stats().connected; },
         kWait));
   }
 
@@ -91,6 +91,15 @@ class OpenDhtLookupServiceTest : public ::testing::Test {
     EXPECT_FALSE(result.has_value());
     loop.runUntil([&] { return result.has_value(); }, wait);
     return result.value_or(makeError(ErrorCode::Timeout, "no answer"));
+  }
+  // Asks again, for a bounded while, until a get answers `expected`.
+  bool eventuallyGets(Node& node, const std::vector<StoredValue>& expected) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      auto values = get(node);
+      if (values && *values == expected) return true;
+      loop.runFor(100ms);
+    }
+    return false;
   }
   ListenToken listen(Node& node, std::vector<Report>& reports) {
     return node.service.listen(kKey,
@@ -192,7 +201,8 @@ TEST_F(OpenDhtLookupServiceTest, OversizeValuesAreRefusedOnPutAndOnReceive) {
   big.maxValueBytes = 16 * 1024;
   node1 = startNode(big);
   node2 = startNode(configFor({bootstrapTo(*node1)}));  // the default 8 KiB
-  ASSERT_TRUE(loop.runUntil([&] { return node2->service.stats().nodes > 0; }, kWait));
+  ASSERT_TRUE(loop.runUntil(
+      [&] { return node1->service.stats().connected && node2->service.stats().connected; }, kWait));
 
   auto tooBig = put(*node2, {1, std::string(8 * 1024 + 1, 'x')});
   ASSERT_FALSE(tooBig.has_value());
@@ -215,7 +225,7 @@ TEST_F(OpenDhtLookupServiceTest, OverlaysWithDifferentNetworkNamesDoNotMix) {
   node1 = startNode(configFor({bootstrapTo(*stranger)}));
   node2 = startNode(configFor({bootstrapTo(*node1)}));
   ASSERT_TRUE(loop.runUntil(
-      [&] { return node1->service.stats().nodes > 0 && node2->service.stats().nodes > 0; }, kWait));
+      [&] { return node1->service.stats().connected && node2->service.stats().connected; }, kWait));
   ASSERT_TRUE(put(*node1, {1, "ours"}).has_value());
   ASSERT_TRUE(put(*stranger, {2, "theirs"}).has_value());  // alone: stored on itself
 
@@ -236,6 +246,31 @@ TEST_F(OpenDhtLookupServiceTest, ANodeAloneStoresAndFindsItsOwnValues) {
   EXPECT_TRUE(waitFor(reports, {{{1, "one"}}, true}));
   EXPECT_TRUE(get(*node1)->empty());
   EXPECT_EQ(node1->service.stats().nodes, 0u);
+}
+
+TEST_F(OpenDhtLookupServiceTest, ANodeAloneHoldsItsValuesItselfAndAnnouncesThemOnJoining) {
+  node1 = startNode(configFor({}));
+  ASSERT_TRUE(put(*node1, {1, "one"}).has_value());
+  ASSERT_TRUE(put(*node1, {2, "two"}).has_value());
+  ASSERT_TRUE(put(*node1, {1, "uno"}).has_value());
+  ASSERT_TRUE(remove(*node1, 2).has_value());
+  const LookupServiceStats alone = node1->service.stats();
+  EXPECT_EQ(alone.puts, 1u);
+  EXPECT_EQ(alone.heldValues, 1u);
+  EXPECT_EQ(alone.storedValues, 0u) << "nothing was handed to OpenDHT while alone";
+  std::vector<Report> reports;
+  listen(*node1, reports);
+  EXPECT_TRUE(waitFor(reports, {{{1, "uno"}}, false}));
+  EXPECT_EQ(*get(*node1), (std::vector<StoredValue>{{1, "uno"}}));
+
+  // A second node joins: node1 announces what it held, and only that (2 was removed meanwhile).
+  node2 = startNode(configFor({bootstrapTo(*node1)}));
+  EXPECT_TRUE(eventuallyGets(*node2, {{1, "uno"}}));
+  EXPECT_EQ(node1->service.stats().heldValues, 0u);
+  EXPECT_GE(node1->counter("p2psip_dht_values_reannounced_total"), 1);
+  // Announced now: a removal reaches the other node too.
+  ASSERT_TRUE(remove(*node1, 1).has_value());
+  EXPECT_TRUE(eventuallyGets(*node2, {}));
 }
 
 TEST_F(OpenDhtLookupServiceTest, ADeadBootstrapNodeLeavesTheNodeWorkingAlone) {

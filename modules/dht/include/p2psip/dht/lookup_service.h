@@ -55,10 +55,14 @@ using ListenToken = std::uint64_t;
 
 struct LookupServiceStats {
   std::size_t nodes = 0;       // good DHT nodes known (0 when alone)
+  bool connected = false;      // puts go to other nodes (false: this node holds them itself)
   std::size_t storedKeys = 0;  // keys this node stores for others
   std::size_t storedValues = 0;
   std::size_t listens = 0;  // active listen() subscriptions
   std::size_t puts = 0;     // values this node keeps announcing
+  // Of `puts`, those only this node has: put while no other node was reachable, announced once
+  // one is.
+  std::size_t heldValues = 0;
 };
 
 class LookupService {
