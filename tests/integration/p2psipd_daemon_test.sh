@@ -61,11 +61,11 @@ check "p2psipctl bindings lists the three users" \
 check "p2psipctl status reports the bindings" bash -c "'$ctl' --control-socket '$data/control.sock' status | grep -q '^bindings: 3'"
 check "p2psipctl counters shows parse and transaction counters" \
   bash -c "'$ctl' --control-socket '$data/control.sock' counters | grep -q 'p2psip_transport_parse_errors_total'"
-# A peer alone holds its overlay records itself until another peer joins (modules/dht): the three
-# user records and its own peer record.
+# A peer alone publishes no user records until another peer joins (modules/location), and holds
+# its own peer record itself (modules/dht).
 "$ctl" --control-socket "$data/control.sock" overlay >"$work/overlay.out"
 check "p2psipctl overlay shows the three user records, held by the lone peer" \
-  bash -c "grep -q '^user_records: 3$' '$work/overlay.out' && grep -q '^dht_held_values: 4$' '$work/overlay.out'"
+  bash -c "grep -q '^user_records: 3$' '$work/overlay.out' && grep -q '^user_records_held: 3$' '$work/overlay.out' && grep -q '^dht_held_values: 1$' '$work/overlay.out'"
 check "p2psipctl transactions answers" bash -c "'$ctl' --control-socket '$data/control.sock' transactions | grep -q 'transactions'"
 check "p2psipctl refuses an unknown command" bash -c "! '$ctl' --control-socket '$data/control.sock' frobnicate 2>/dev/null"
 

@@ -517,6 +517,7 @@ class Daemon::Impl {
       out << "peer_record_published: " << (dir.published ? "yes" : "no")
           << "\npeer_record_sequence: " << dir.sequence << "\n";
       out << "user_records: " << publisher_->size() << "\n";
+      out << "user_records_held: " << publisher_->held() << "\n";
       out << "cached_users: " << cache.cachedUsers << "\ncached_peers: " << dir.cachedPeers << "\n";
     } else if (command == "records") {
       auto records = publisher_->snapshot(100000);

@@ -134,6 +134,10 @@ class OpenDhtLookupService::Impl {
   void cancelListen(ListenToken token);
   void remove(const LookupKey& key, std::uint64_t id, PutCallback done);
   LookupServiceStats stats() const;
+  bool connected() const { return runner_ && !aloneForPuts(); }
+  void watchConnected(std::function<void(bool)> observer) {
+    connectedObservers_.push_back(std::move(observer));
+  }
 
  private:
   // The only handle OpenDHT's thread gets on the service: it queues a task for the loop, which
@@ -265,6 +269,7 @@ class OpenDhtLookupService::Impl {
   std::map<PublicationKey, Publication> publications_;
   std::map<ListenToken, Subscription> subscriptions_;
   std::multimap<std::string, ListenToken> listenersByKey_;  // subscriptions_, by key text
+  std::vector<std::function<void(bool)>> connectedObservers_;
 };
 
 Result<void> OpenDhtLookupService::Impl::start() {
@@ -704,6 +709,12 @@ void OpenDhtLookupService::Impl::onStatus(opendht::NodeStatus status) {
   if (status == status_) return;
   const bool wasConnected = status_ == opendht::NodeStatus::Connected;
   status_ = status;
+  if (wasConnected != (status == opendht::NodeStatus::Connected)) {
+    // Copies: an observer may add another. Each runs in a task of its own, as the contract says.
+    for (const auto& observer : connectedObservers_) {
+      inbox().post([observer, now = !wasConnected](Impl&) { observer(now); });
+    }
+  }
   if (status == opendht::NodeStatus::Connected) {
     logger_.info("dht: connected to the overlay");
     if (!wasConnected) {
@@ -838,7 +849,7 @@ void OpenDhtLookupService::Impl::shutdown(bool reportPending) {
 LookupServiceStats OpenDhtLookupService::Impl::stats() const {
   LookupServiceStats stats;
   stats.listens = subscriptions_.size();
-  stats.connected = runner_ && !aloneForPuts();
+  stats.connected = connected();
   const TimePoint now = Clock::now();
   for (const auto& [key, publication] : publications_) {
     if (publication.expiresAt <= now) continue;
@@ -896,6 +907,14 @@ void OpenDhtLookupService::remove(const LookupKey& key, std::uint64_t id, PutCal
 
 LookupServiceStats OpenDhtLookupService::stats() const {
   return impl_->stats();
+}
+
+bool OpenDhtLookupService::connected() const {
+  return impl_->connected();
+}
+
+void OpenDhtLookupService::watchConnected(std::function<void(bool)> observer) {
+  impl_->watchConnected(std::move(observer));
 }
 
 }  // namespace p2psip::dht

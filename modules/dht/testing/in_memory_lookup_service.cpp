@@ -184,7 +184,19 @@ class InMemoryLookupService::Impl final : public Network::Member {
     return s;
   }
 
-  void setReachable(bool reachable) { reachable_ = reachable; }
+  void setReachable(bool reachable) {
+    if (reachable == reachable_) return;
+    reachable_ = reachable;
+    for (const auto& observer : observers_) {
+      loop_.post([alive = alive_, observer, reachable] {
+        if (*alive) observer(reachable);
+      });
+    }
+  }
+  bool connected() const { return reachable_; }
+  void watchConnected(std::function<void(bool)> observer) {
+    observers_.push_back(std::move(observer));
+  }
   std::size_t putCount() const { return putCount_; }
 
   void onChange(const std::string& key, const std::vector<StoredValue>& values,
@@ -231,6 +243,7 @@ class InMemoryLookupService::Impl final : public Network::Member {
   std::size_t putCount_ = 0;
   ListenToken nextToken_ = 1;
   std::map<ListenToken, Subscription> subscriptions_;
+  std::vector<std::function<void(bool)>> observers_;
 };
 
 std::shared_ptr<InMemoryLookupService::Network> InMemoryLookupService::makeNetwork(
@@ -266,6 +279,14 @@ void InMemoryLookupService::remove(const LookupKey& key, std::uint64_t id, PutCa
 
 LookupServiceStats InMemoryLookupService::stats() const {
   return impl_->stats();
+}
+
+bool InMemoryLookupService::connected() const {
+  return impl_->connected();
+}
+
+void InMemoryLookupService::watchConnected(std::function<void(bool)> observer) {
+  impl_->watchConnected(std::move(observer));
 }
 
 void InMemoryLookupService::setReachable(bool reachable) {

@@ -39,13 +39,16 @@ class UserRecordPublisher::Impl {
         withdrawn_(metrics.counter("p2psip_overlay_user_records_withdrawn_total")),
         putFailures_(metrics.counter("p2psip_overlay_user_record_put_failures_total")),
         active_(metrics.gauge("p2psip_overlay_user_records")),
+        heldGauge_(metrics.gauge("p2psip_overlay_user_records_held")),
         alive_(std::make_shared<Impl*>(this)) {
     if (auto ok = validate(config_); !ok) throw std::invalid_argument(ok.error().detail);
   }
 
   ~Impl() {
     for (auto& [aor, entry] : entries_) timers_.cancel(entry.timer);
+    timers_.cancel(publishTimer_);
     active_.add(-static_cast<std::int64_t>(entries_.size()));
+    heldGauge_.add(-static_cast<std::int64_t>(held_));
   }
 
   void onAor(std::string_view aor, bool bound) {
@@ -54,16 +57,35 @@ class UserRecordPublisher::Impl {
       auto [it, inserted] = entries_.try_emplace(std::string(aor));
       if (!inserted) return;
       active_.add(1);
+      if (!dht_.connected()) {
+        // No other peer could read the record: signing it, and keeping it and a refresh timer for
+        // it, would buy nothing until one is reachable. Published then (onConnected()). A lone
+        // peer's own proxy finds its users in the binding store, never through the overlay.
+        it->second.held = true;
+        setHeld(held_ + 1);
+        return;
+      }
       published_.inc();
       put(it->first, it->second);
     } else {
       auto it = entries_.find(std::string(aor));
       if (it == entries_.end()) return;
+      const bool wasHeld = it->second.held;
       timers_.cancel(it->second.timer);
       entries_.erase(it);
       active_.add(-1);
+      if (wasHeld) {
+        setHeld(held_ - 1);  // never published: nothing to withdraw
+        return;
+      }
       withdraw(std::string(aor), [] {});
     }
+  }
+
+  void onConnected(bool connected) {
+    if (!connected || shuttingDown_ || held_ == 0 || publishTimer_ != kNoTimer) return;
+    logger_.info("the overlay is reachable: publishing {} held user records", held_);
+    publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
   }
 
   void withdrawAll(Duration timeout, std::function<void()> done) {
@@ -82,13 +104,21 @@ class UserRecordPublisher::Impl {
       return;
     }
     std::vector<std::string> aors;
-    aors.reserve(entries_.size());
+    aors.reserve(entries_.size() - held_);
     for (auto& [aor, entry] : entries_) {
       timers_.cancel(entry.timer);
-      aors.push_back(aor);
+      if (!entry.held) aors.push_back(aor);  // a held record was never published
     }
+    timers_.cancel(publishTimer_);
+    publishTimer_ = kNoTimer;
     active_.add(-static_cast<std::int64_t>(entries_.size()));
     entries_.clear();
+    setHeld(0);
+    *pending = aors.size();
+    if (aors.empty()) {
+      finishOnce();
+      return;
+    }
     logger_.info("withdrawing {} user records from the overlay", aors.size());
     timers_.schedule(timeout, finishOnce);
     for (auto& aor : aors) {
@@ -99,6 +129,7 @@ class UserRecordPublisher::Impl {
   }
 
   std::size_t size() const { return entries_.size(); }
+  std::size_t held() const { return held_; }
   std::weak_ptr<Impl*> aliveToken() const { return alive_; }
 
   std::vector<PublishedUser> snapshot(std::size_t limit) const {
@@ -115,9 +146,41 @@ class UserRecordPublisher::Impl {
   struct Entry {
     std::uint64_t sequence = 0;
     bool stored = false;
+    bool held = false;  // not published yet: the overlay was not reachable (onAor())
     TimerId timer = kNoTimer;
     TimePoint nextRefresh{};
   };
+
+  void setHeld(std::size_t held) {
+    heldGauge_.add(static_cast<std::int64_t>(held) - static_cast<std::int64_t>(held_));
+    held_ = held;
+  }
+
+  // Publishes held records a slice per loop turn, so that a peer holding a million users keeps
+  // answering SIP while it joins an overlay. Walks the buckets of entries_; a rehash in between
+  // (new users) starts the walk again, and the walk repeats until nothing is held.
+  void publishSome() {
+    publishTimer_ = kNoTimer;
+    if (shuttingDown_ || held_ == 0 || !dht_.connected()) return;  // onConnected() resumes
+    constexpr std::size_t kSlice = 256;
+    if (walkBuckets_ != entries_.bucket_count()) {
+      walkBuckets_ = entries_.bucket_count();
+      nextBucket_ = 0;
+    }
+    std::size_t n = 0;
+    for (; nextBucket_ < walkBuckets_ && n < kSlice; ++nextBucket_) {
+      for (auto it = entries_.begin(nextBucket_); it != entries_.end(nextBucket_); ++it) {
+        if (!it->second.held) continue;
+        it->second.held = false;
+        setHeld(held_ - 1);
+        published_.inc();
+        put(it->first, it->second);
+        ++n;
+      }
+    }
+    if (nextBucket_ >= walkBuckets_) nextBucket_ = 0;
+    if (held_ > 0) publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
+  }
 
   std::uint64_t nextSequence(const Entry& e) const {
     // Milliseconds of wall time: grows across restarts, so readers keep our newest value.
@@ -219,7 +282,12 @@ class UserRecordPublisher::Impl {
   Counter& withdrawn_;
   Counter& putFailures_;
   Gauge& active_;
+  Gauge& heldGauge_;
   std::unordered_map<std::string, Entry> entries_;
+  std::size_t held_ = 0;  // entries with `held`
+  TimerId publishTimer_ = kNoTimer;
+  std::size_t walkBuckets_ = 0;  // publishSome()'s walk: the bucket count it started with
+  std::size_t nextBucket_ = 0;
   bool shuttingDown_ = false;
   std::shared_ptr<Impl*> alive_;
 };
@@ -237,6 +305,9 @@ UserRecordPublisher::UserRecordPublisher(const UserRecordPublisherConfig& config
   store.addObserver([alive](std::string_view aor, bool bound) {
     if (auto impl = alive.lock()) (*impl)->onAor(aor, bound);
   });
+  dht.watchConnected([alive](bool connected) {
+    if (auto impl = alive.lock()) (*impl)->onConnected(connected);
+  });
 }
 UserRecordPublisher::~UserRecordPublisher() = default;
 void UserRecordPublisher::withdrawAll(Duration timeout, std::function<void()> done) {
@@ -244,6 +315,9 @@ void UserRecordPublisher::withdrawAll(Duration timeout, std::function<void()> do
 }
 std::size_t UserRecordPublisher::size() const {
   return impl_->size();
+}
+std::size_t UserRecordPublisher::held() const {
+  return impl_->held();
 }
 std::vector<PublishedUser> UserRecordPublisher::snapshot(std::size_t limit) const {
   return impl_->snapshot(limit);

@@ -278,6 +278,66 @@ TEST_F(OverlayLocation, GracefulShutdownWithdrawsEveryRecord) {
   EXPECT_TRUE(lookupAt(alice, "sip:dave@p2p.test")->bindings.empty());
 }
 
+TEST_F(OverlayLocation, APeerThatReachesNoOtherHoldsNewRecordsAndPublishesThemOnceItDoes) {
+  bob.dht.setReachable(false);
+  settle();
+  for (int i = 0; i < 300; ++i) {  // more than one publishing slice
+    bob.registerUser("sip:user" + std::to_string(i) + "@p2p.test",
+                     "sip:u" + std::to_string(i) + "@127.0.0.1:6002", in(3600s));
+  }
+  bob.registerUser(kBob, "sip:bob@127.0.0.1:6002", in(3600s));
+  settle();
+  EXPECT_EQ(bob.publisher.size(), 301u);
+  EXPECT_EQ(bob.publisher.held(), 301u);
+  EXPECT_EQ(bob.dht.putCount(), 0u) << "nothing signed or put while alone";
+  EXPECT_EQ(bob.metrics.gauge("p2psip_overlay_user_records_held").value(), 301);
+
+  bob.dht.setReachable(true);
+  settle();
+  for (int i = 0; i < 4 && bob.publisher.held() > 0; ++i) {
+    timers.advance(1ms);  // the next slice
+    settle();
+  }
+  EXPECT_EQ(bob.publisher.held(), 0u);
+  EXPECT_EQ(bob.dht.putCount(), 301u);
+  EXPECT_EQ(bob.counter("p2psip_overlay_user_records_published_total"), 301u);
+  EXPECT_EQ(bob.metrics.gauge("p2psip_overlay_user_records_held").value(), 0);
+  auto result = lookupAt(alice, kBob);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->bindings.size(), 1u);
+  EXPECT_EQ(result->bindings[0].peerNode, bob.id.nodeId().toHex());
+  EXPECT_EQ(lookupAt(alice, "sip:user299@p2p.test")->bindings.size(), 1u);
+}
+
+TEST_F(OverlayLocation, AHeldRecordWhoseUserLeavesBeforeTheOverlayIsReachableIsNeverPublished) {
+  bob.dht.setReachable(false);
+  settle();
+  bob.registerUser(kBob, "sip:bob@127.0.0.1:6002", in(3600s));
+  bob.registerUser("sip:dave@p2p.test", "sip:dave@127.0.0.1:6004", in(3600s));
+  settle();
+  ASSERT_TRUE(bob.store.remove(kBob, "sip:bob@127.0.0.1:6002"));
+  settle();
+  EXPECT_EQ(bob.publisher.held(), 1u);
+  EXPECT_EQ(bob.counter("p2psip_overlay_user_records_withdrawn_total"), 0u);
+
+  bob.dht.setReachable(true);
+  settle();
+  timers.advance(1ms);
+  settle();
+  EXPECT_EQ(bob.dht.putCount(), 1u);  // dave's only
+  EXPECT_TRUE(lookupAt(alice, kBob)->bindings.empty());
+  EXPECT_EQ(lookupAt(alice, "sip:dave@p2p.test")->bindings.size(), 1u);
+
+  // A shutdown withdraws what was published, and finishes at once when that is nothing.
+  bool done = false;
+  carol.dht.setReachable(false);
+  settle();
+  carol.registerUser("sip:erin@p2p.test", "sip:erin@127.0.0.1:6005", in(3600s));
+  carol.publisher.withdrawAll(2s, [&] { done = true; });
+  EXPECT_TRUE(done);
+  EXPECT_EQ(carol.publisher.held(), 0u);
+}
+
 TEST_F(OverlayLocation, AMissIsAskedOnceMoreBeforeTheAnswerIsNotFound) {
   std::optional<Result<LookupResult>> answer;
   alice.location.lookup(kBob, LookupScope::Everywhere,

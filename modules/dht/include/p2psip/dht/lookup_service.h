@@ -86,6 +86,16 @@ class LookupService {
   virtual void remove(const LookupKey& key, std::uint64_t id, PutCallback done) = 0;
 
   virtual LookupServiceStats stats() const = 0;
+
+  // Whether a put reaches other nodes now. False while this node knows no other node (the first
+  // peer of an overlay, a single-site peer, one cut off): what it puts then stays on this node
+  // and is announced once it connects, so a writer may as well wait for that (UserRecordPublisher
+  // does). The default is a service that is always connected.
+  virtual bool connected() const { return true; }
+  // Calls `observer` on the loop, never inside this call, each time connected() changes. Observers
+  // stay registered for the service's lifetime: one that may die first must guard itself (hold
+  // only a weak reference).
+  virtual void watchConnected(std::function<void(bool connected)> observer) { (void)observer; }
 };
 
 }  // namespace p2psip::dht

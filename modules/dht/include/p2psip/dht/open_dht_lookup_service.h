@@ -99,6 +99,10 @@ class OpenDhtLookupService final : public LookupService {
   void cancelListen(ListenToken token) override;
   void remove(const LookupKey& key, std::uint64_t id, PutCallback done) override;
   LookupServiceStats stats() const override;
+  // Connected: OpenDHT knows a good node (its status "connected"), as last posted to the loop.
+  // A stop() does not report a change.
+  bool connected() const override;
+  void watchConnected(std::function<void(bool connected)> observer) override;
 
  private:
   class Impl;

@@ -6,6 +6,8 @@
 //   - A refresh REGISTER that changes nothing touches no record: BindingStore only tells us about
 //     first and last bindings, never about refreshes.
 //   - Graceful shutdown: withdrawAll() removes every record and reports when done or timed out.
+//   - While the DHT reaches no other peer (LookupService::connected()), a new AOR's record is held:
+//     not signed, not put, no timer. Held records are published once the DHT connects.
 // A failed put is retried after `retryInterval`. Runs on the signalling loop; owns one timer per
 // published AOR.
 #pragma once
@@ -61,7 +63,8 @@ class UserRecordPublisher {
   // Later binding changes are ignored (the peer is shutting down).
   void withdrawAll(Duration timeout, std::function<void()> done);
 
-  std::size_t size() const;
+  std::size_t size() const;  // AORs with bindings, held ones included
+  std::size_t held() const;  // of those, records not published yet (the DHT was alone)
   std::vector<PublishedUser> snapshot(std::size_t limit) const;
 
  private:

@@ -40,7 +40,11 @@ class InMemoryLookupService final : public LookupService {
   void cancelListen(ListenToken token) override;
   void remove(const LookupKey& key, std::uint64_t id, PutCallback done) override;
   LookupServiceStats stats() const override;
+  // Connected while reachable: the shared network is the overlay.
+  bool connected() const override;
+  void watchConnected(std::function<void(bool connected)> observer) override;
 
+  // An outage: every operation fails with Unavailable, and watchers hear connected() change.
   void setReachable(bool reachable);
   std::size_t putCount() const;  // puts issued through this service (tests: "touched no record")
 
