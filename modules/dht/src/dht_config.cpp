@@ -63,6 +63,13 @@ Result<void> validate(const DhtConfig& config) {
   if (config.getSettle < Duration::zero() || config.getSettle > std::chrono::seconds(5)) {
     return invalid("getSettle must be between 0 and 5 seconds");
   }
+  if (config.maxRequestsPerSecond < 1024 || config.maxRequestsPerSecond > (1u << 24)) {
+    return invalid("maxRequestsPerSecond must be between 1024 and 16777216");
+  }
+  if (config.maxPeerRequestsPerSecond < 128 ||
+      config.maxPeerRequestsPerSecond > config.maxRequestsPerSecond) {
+    return invalid("maxPeerRequestsPerSecond must be between 128 and maxRequestsPerSecond");
+  }
   if (config.bootstrapRetry < std::chrono::seconds(1)) {
     return invalid("bootstrapRetry must be at least one second");
   }

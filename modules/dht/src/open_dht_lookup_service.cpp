@@ -221,7 +221,7 @@ class OpenDhtLookupService::Impl {
 
   // Handlers of OpenDHT's answers, on the loop.
   void onStatus(opendht::NodeStatus status);
-  void announceAgain();
+  void announceAgain(bool everything);
   void announceSome();
   void scheduleFollowUp(Duration delay);
   void onPutDone(std::uint64_t op, bool ok);
@@ -255,6 +255,8 @@ class OpenDhtLookupService::Impl {
   // Counts rounds of announceAgain(). A round skips what put() announced during it: announcing a
   // value whose put is still under way would make OpenDHT drop that put's callback.
   std::uint32_t announceRound_ = 1;
+  bool announceEverything_ = false;  // this round: every live value, not only the held ones
+  bool everConnected_ = false;
   std::size_t announcedAgain_ = 0;
   std::mt19937_64 random_;
   // OpenDHT's status as last posted: Connected (a good node is known), Connecting (nodes are
@@ -283,6 +285,10 @@ Result<void> OpenDhtLookupService::Impl::start() {
   dhtConfig.dht_config.node_config.node_id = opendht::InfoHash::getRandom();
   dhtConfig.dht_config.node_config.max_store_size = static_cast<ssize_t>(
       std::min<std::size_t>(config_.maxStoreBytes, std::numeric_limits<ssize_t>::max()));
+  dhtConfig.dht_config.node_config.max_req_per_sec =
+      static_cast<ssize_t>(config_.maxRequestsPerSecond);
+  dhtConfig.dht_config.node_config.max_peer_req_per_sec =
+      static_cast<ssize_t>(config_.maxPeerRequestsPerSecond);
   if (config_.bindAddress.empty()) {
     dhtConfig.bind4 = toSockAddr({asio::ip::address_v4::any(), config_.port});
     dhtConfig.bind6 = toSockAddr({asio::ip::address_v6::any(), config_.port});
@@ -717,14 +723,21 @@ void OpenDhtLookupService::Impl::onStatus(opendht::NodeStatus status) {
   }
   if (status == opendht::NodeStatus::Connected) {
     logger_.info("dht: connected to the overlay");
-    if (!wasConnected) {
-      announceAgain();
+    if (!wasConnected && !everConnected_) {
+      everConnected_ = true;
+      announceAgain(true);
       // The nodes closest to a key keep changing while an overlay forms (all its peers starting
       // together): the first announcement may land on nodes that are no longer the closest a few
       // seconds later, and OpenDHT would not move it before the value's next refresh. Announce
       // again twice while the routing table settles.
       followUps_ = 2;
       scheduleFollowUp(std::chrono::seconds(3));
+    } else if (!wasConnected) {
+      // Back after a cut: only what was held meanwhile. OpenDHT keeps what it announced before,
+      // and its failed puts are put again by their writers. Announcing everything at each
+      // reconnection made a busy peer that OpenDHT briefly took for dead reconnect into a flood
+      // of its own re-announcements, and lose its neighbour again.
+      announceAgain(false);
     }
   } else if (wasConnected) {
     logger_.info("dht: no DHT node reachable; values are stored on this node only");
@@ -739,13 +752,13 @@ void OpenDhtLookupService::Impl::scheduleFollowUp(Duration delay) {
       if (!self.runner_ || self.status_ != opendht::NodeStatus::Connected || self.followUps_ <= 0)
         return;
       --self.followUps_;
-      self.announceAgain();
+      self.announceAgain(true);
       if (self.followUps_ > 0) self.scheduleFollowUp(std::chrono::seconds(10));
     });
   });
 }
 
-void OpenDhtLookupService::Impl::announceAgain() {
+void OpenDhtLookupService::Impl::announceAgain(bool everything) {
   // Values put while this node was alone (the first peer of an overlay, a peer still
   // bootstrapping, one cut off for a while) reached no other node: they were held here (put()),
   // or OpenDHT, which does not re-send them by itself before they expire, stored them here only.
@@ -754,6 +767,7 @@ void OpenDhtLookupService::Impl::announceAgain() {
   const bool running = announceFrom_.has_value();
   announceFrom_ = PublicationKey{};
   ++announceRound_;
+  announceEverything_ = everything || (running && announceEverything_);
   announcedAgain_ = 0;
   if (!running) inbox().post([](Impl& self) { self.announceSome(); });
 }
@@ -770,7 +784,9 @@ void OpenDhtLookupService::Impl::announceSome() {
   auto it = publications_.lower_bound(*announceFrom_);
   for (std::size_t n = 0; it != publications_.end() && n < kSlice; ++it, ++n) {
     Publication& publication = it->second;
-    if (publication.expiresAt <= now || publication.announcedIn == announceRound_) continue;
+    if (publication.expiresAt <= now || publication.announcedIn == announceRound_ ||
+        (!announceEverything_ && publication.announced()))
+      continue;
     for (const auto& hash : replicaHashes(it->first.first)) {
       runner_->put(hash,
                    opendht::Value(publication.typeId,
@@ -830,6 +846,7 @@ void OpenDhtLookupService::Impl::shutdown(bool reportPending) {
   boundPort_ = 0;
   publications_.clear();
   announceFrom_.reset();
+  everConnected_ = false;
   for (auto& [token, subscription] : subscriptions_) subscription.dhtTokens.clear();
   auto puts = std::exchange(pendingPuts_, {});
   auto gets = std::exchange(pendingGets_, {});

@@ -90,6 +90,13 @@ TEST(DhtConfig, RefusesBadSizesAndDurations) {
   config = DhtConfig{};
   config.maxStoreBytes = 64 * 1024;
   expectRefused(config, "maxStoreBytes");
+
+  config = DhtConfig{};
+  config.maxRequestsPerSecond = 0;  // would mean OpenDHT's default, not "none"
+  expectRefused(config, "maxRequestsPerSecond");
+  config = DhtConfig{};
+  config.maxPeerRequestsPerSecond = config.maxRequestsPerSecond + 1;
+  expectRefused(config, "maxPeerRequestsPerSecond");
 }
 
 TEST(DhtConfig, TheDefaultStoreHoldsTheRecordsOfTheDefaultBindingLimit) {

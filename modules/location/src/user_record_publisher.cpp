@@ -146,7 +146,8 @@ class UserRecordPublisher::Impl {
   struct Entry {
     std::uint64_t sequence = 0;
     bool stored = false;
-    bool held = false;  // not published yet: the overlay was not reachable (onAor())
+    bool held = false;          // not published yet: the overlay was not reachable (onAor())
+    std::uint8_t failures = 0;  // puts failed in a row: the retry backs off (retryDelay())
     TimerId timer = kNoTimer;
     TimePoint nextRefresh{};
   };
@@ -224,7 +225,7 @@ class UserRecordPublisher::Impl {
     if (!sealed) {
       putFailures_.inc();
       logger_.warn("cannot sign the user record of {}: {}", aor, sealed.error().detail);
-      schedule(aor, it->second, config_.retryInterval);
+      schedule(aor, it->second, retryDelay(it->second));
       return;
     }
     std::weak_ptr<Impl*> alive = alive_;
@@ -241,13 +242,22 @@ class UserRecordPublisher::Impl {
     Entry& e = it->second;
     e.stored = result.has_value();
     if (result) {
+      e.failures = 0;
       logger_.debug("user record of {} stored (sequence {})", aor, sequence);
       return;
     }
     putFailures_.inc();
+    const Duration delay = retryDelay(e);
     logger_.info("user record of {} not stored: {}; retrying in {} s", aor, result.error().detail,
-                 std::chrono::duration_cast<std::chrono::seconds>(config_.retryInterval).count());
-    schedule(aor, e, config_.retryInterval);
+                 std::chrono::duration_cast<std::chrono::seconds>(delay).count());
+    schedule(aor, e, delay);
+  }
+
+  // retryInterval, doubled with each failure in a row up to 32 times it: when the DHT fails every
+  // put (a neighbour overloaded, or gone), retrying all users every two seconds only adds load.
+  Duration retryDelay(Entry& e) {
+    if (e.failures < 6) ++e.failures;
+    return config_.retryInterval * (1 << e.failures) / 2;
   }
 
   void schedule(const std::string& aor, Entry& e, Duration delay) {

@@ -338,6 +338,34 @@ TEST_F(OverlayLocation, AHeldRecordWhoseUserLeavesBeforeTheOverlayIsReachableIsN
   EXPECT_EQ(carol.publisher.held(), 0u);
 }
 
+TEST_F(OverlayLocation, FailedPutsAreRetriedLessAndLessOftenUntilOneSucceeds) {
+  bob.registerUser(kBob, "sip:bob@127.0.0.1:6002", in(24h));
+  settle();
+  const auto published = bob.dht.putCount();
+  bob.dht.setReachable(false);
+  settle();
+  auto step = [&](Duration d) {
+    wall.now += d;
+    timers.advance(d);
+    settle();
+  };
+  step(5min);  // the refresh, due at half the record's lifetime, fails
+  const auto failed = bob.dht.putCount();
+  EXPECT_EQ(failed, published + 1);
+  for (int s = 0; s < 61; ++s) step(1s);
+  // Retries 2, 6, 14 and 30 s after the failure (the next at 62 s): four, where a fixed two-second
+  // interval would have made thirty.
+  EXPECT_EQ(bob.dht.putCount(), failed + 4);
+  EXPECT_EQ(bob.counter("p2psip_overlay_user_record_put_failures_total"), 5u);
+
+  bob.dht.setReachable(true);
+  step(1s);
+  EXPECT_EQ(bob.dht.putCount(), failed + 5);
+  ASSERT_EQ(bob.publisher.snapshot(10).size(), 1u);
+  EXPECT_TRUE(bob.publisher.snapshot(10)[0].stored);
+  EXPECT_EQ(lookupAt(alice, kBob)->bindings.size(), 1u);
+}
+
 TEST_F(OverlayLocation, AMissIsAskedOnceMoreBeforeTheAnswerIsNotFound) {
   std::optional<Result<LookupResult>> answer;
   alice.location.lookup(kBob, LookupScope::Everywhere,

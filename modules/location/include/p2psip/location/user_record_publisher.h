@@ -8,8 +8,8 @@
 //   - Graceful shutdown: withdrawAll() removes every record and reports when done or timed out.
 //   - While the DHT reaches no other peer (LookupService::connected()), a new AOR's record is held:
 //     not signed, not put, no timer. Held records are published once the DHT connects.
-// A failed put is retried after `retryInterval`. Runs on the signalling loop; owns one timer per
-// published AOR.
+// A failed put is retried after `retryInterval`, doubled with each failure in a row (at most 32
+// times it). Runs on the signalling loop; owns one timer per published AOR.
 #pragma once
 
 #include <functional>
