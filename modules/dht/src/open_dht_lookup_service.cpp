@@ -25,6 +25,9 @@ namespace {
 
 // Inside p2psip::dht, `dht::` names this namespace, so OpenDHT gets a name of its own.
 namespace opendht = ::dht;
+
+// Re-announcements wait while this many OpenDHT puts are unanswered (announceSome()).
+constexpr std::size_t kMaxAnnouncing = 2048;
 using DhtValues = std::vector<std::shared_ptr<opendht::Value>>;
 using DhtNodes = std::vector<std::shared_ptr<opendht::Node>>;
 
@@ -209,7 +212,7 @@ class OpenDhtLookupService::Impl {
 
   void registerValueTypes();
   std::vector<opendht::InfoHash> replicaHashes(const std::string& keyText) const;
-  void announce(const opendht::InfoHash& hash, const std::string& bytes, const LifetimeClass& cls,
+  void announce(const opendht::InfoHash& hash, const std::string& bytes, std::uint16_t typeId,
                 opendht::Value::Id dhtId, std::string key, PutCallback done);
   void succeedLater(PutCallback done);
   bool aloneForPuts() const { return status_ != opendht::NodeStatus::Connected; }
@@ -256,6 +259,7 @@ class OpenDhtLookupService::Impl {
   // value whose put is still under way would make OpenDHT drop that put's callback.
   std::uint32_t announceRound_ = 1;
   bool announceEverything_ = false;  // this round: every live value, not only the held ones
+  bool announcePaused_ = false;      // the round waits for OpenDHT to answer puts (announceSome())
   bool everConnected_ = false;
   std::size_t announcedAgain_ = 0;
   std::mt19937_64 random_;
@@ -400,7 +404,7 @@ void OpenDhtLookupService::Impl::put(const LookupKey& key, StoredValue value, Du
   if (publication.announced()) {
     // The primary key reports to the caller; the replicas are announced alongside.
     for (std::size_t r = 0; r < hashes.size(); ++r) {
-      announce(hashes[r], publication.bytes, cls, dhtId, keyText,
+      announce(hashes[r], publication.bytes, cls.typeId, dhtId, keyText,
                r == 0 ? std::move(done) : PutCallback{});
     }
   } else {
@@ -444,7 +448,7 @@ void OpenDhtLookupService::Impl::remove(const LookupKey& key, std::uint64_t id, 
   const std::string bytes = encode(removal);
   const opendht::Value::Id removalId = newDhtId();
   for (std::size_t r = 0; r < hashes.size(); ++r) {
-    announce(hashes[r], bytes, removedClass(), removalId, keyText,
+    announce(hashes[r], bytes, removedClass().typeId, removalId, keyText,
              r == 0 ? std::move(done) : PutCallback{});
   }
   if (it != publications_.end()) {
@@ -458,10 +462,10 @@ void OpenDhtLookupService::Impl::remove(const LookupKey& key, std::uint64_t id, 
 }
 
 void OpenDhtLookupService::Impl::announce(const opendht::InfoHash& hash, const std::string& bytes,
-                                          const LifetimeClass& cls, opendht::Value::Id dhtId,
+                                          std::uint16_t typeId, opendht::Value::Id dhtId,
                                           std::string key, PutCallback done) {
-  opendht::Value value(cls.typeId, reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                       bytes.size(), dhtId);
+  opendht::Value value(typeId, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(),
+                       dhtId);
   const std::uint64_t op = nextOp_++;
   pendingPuts_.emplace(op, PendingPut{std::move(key), std::move(done)});
   // Not permanent: OpenDHT announces it for one lifetime; the overlay refreshes what it keeps.
@@ -512,6 +516,10 @@ void OpenDhtLookupService::Impl::onPutDone(std::uint64_t op, bool ok) {
   if (it == pendingPuts_.end()) return;
   PendingPut pending = std::move(it->second);
   pendingPuts_.erase(it);
+  if (announcePaused_ && pendingPuts_.size() < kMaxAnnouncing / 2) {
+    announcePaused_ = false;
+    inbox().post([](Impl& self) { self.announceSome(); });
+  }
   // OpenDHT reports failure when no other node took the value. A node that knows no good node is
   // alone (a new overlay, or cut off): it stored the value itself, which is success (the contract).
   if (!ok && status_ == opendht::NodeStatus::Connected) {
@@ -764,6 +772,7 @@ void OpenDhtLookupService::Impl::announceAgain(bool everything) {
   // or OpenDHT, which does not re-send them by itself before they expire, stored them here only.
   // Announce each live one, same OpenDHT id and bytes, now that the closest nodes are reachable.
   // From the start again if a round is under way: the closest nodes have changed since.
+  // A paused round resumes by itself (onPutDone()); a running one posts its next slice.
   const bool running = announceFrom_.has_value();
   announceFrom_ = PublicationKey{};
   ++announceRound_;
@@ -776,30 +785,34 @@ void OpenDhtLookupService::Impl::announceSome() {
   if (!announceFrom_) return;
   if (!runner_ || status_ != opendht::NodeStatus::Connected) {
     announceFrom_.reset();  // onStatus() starts a new round on connecting again
+    announcePaused_ = false;
     return;
   }
-  // A slice per loop turn: three OpenDHT puts per value, a few microseconds each.
+  // A slice per loop turn: three OpenDHT puts per value, a few microseconds each. And no more
+  // than kMaxAnnouncing puts unanswered: OpenDHT's one thread would queue a million of them (and
+  // their memory), and shutdown would wait behind the queue. onPutDone() resumes the round.
   constexpr std::size_t kSlice = 256;
   const TimePoint now = Clock::now();
   auto it = publications_.lower_bound(*announceFrom_);
   for (std::size_t n = 0; it != publications_.end() && n < kSlice; ++it, ++n) {
+    if (pendingPuts_.size() >= kMaxAnnouncing) break;
     Publication& publication = it->second;
     if (publication.expiresAt <= now || publication.announcedIn == announceRound_ ||
         (!announceEverything_ && publication.announced()))
       continue;
     for (const auto& hash : replicaHashes(it->first.first)) {
-      runner_->put(hash,
-                   opendht::Value(publication.typeId,
-                                  reinterpret_cast<const std::uint8_t*>(publication.bytes.data()),
-                                  publication.bytes.size(), publication.dhtId),
-                   opendht::DoneCallback{});
+      announce(hash, publication.bytes, publication.typeId, publication.dhtId, it->first.first, {});
     }
     publication.announcedIn = announceRound_;
     ++announcedAgain_;
   }
   if (it != publications_.end()) {
     announceFrom_ = it->first;
-    inbox().post([](Impl& self) { self.announceSome(); });
+    if (pendingPuts_.size() >= kMaxAnnouncing) {
+      announcePaused_ = true;
+    } else {
+      inbox().post([](Impl& self) { self.announceSome(); });
+    }
     return;
   }
   announceFrom_.reset();
@@ -846,6 +859,7 @@ void OpenDhtLookupService::Impl::shutdown(bool reportPending) {
   boundPort_ = 0;
   publications_.clear();
   announceFrom_.reset();
+  announcePaused_ = false;
   everConnected_ = false;
   for (auto& [token, subscription] : subscriptions_) subscription.dhtTokens.clear();
   auto puts = std::exchange(pendingPuts_, {});

@@ -16,6 +16,9 @@ Result<void> validate(const UserRecordPublisherConfig& config) {
     return makeError(ErrorCode::InvalidArgument,
                      "user record refresh fraction must be between 0.1 and 0.95");
   }
+  if (config.maxPutsInFlight == 0) {
+    return makeError(ErrorCode::InvalidArgument, "user record puts in flight must be at least 1");
+  }
   if (config.retryInterval <= Duration::zero()) {
     return makeError(ErrorCode::InvalidArgument, "user record retry interval must be positive");
   }
@@ -57,10 +60,12 @@ class UserRecordPublisher::Impl {
       auto [it, inserted] = entries_.try_emplace(std::string(aor));
       if (!inserted) return;
       active_.add(1);
-      if (!dht_.connected()) {
+      if (!dht_.connected() || inFlight_ >= config_.maxPutsInFlight) {
         // No other peer could read the record: signing it, and keeping it and a refresh timer for
         // it, would buy nothing until one is reachable. Published then (onConnected()). A lone
         // peer's own proxy finds its users in the binding store, never through the overlay.
+        // Likewise while maxPutsInFlight puts wait for the DHT (a burst of first registrations):
+        // OpenDHT's one thread would queue them without bound; they follow as puts complete.
         it->second.held = true;
         setHeld(held_ + 1);
         return;
@@ -152,6 +157,15 @@ class UserRecordPublisher::Impl {
     TimePoint nextRefresh{};
   };
 
+  // A put has been answered (or dropped): room for a held record, if any wait for it.
+  void putFinished() {
+    --inFlight_;
+    if (held_ > 0 && publishTimer_ == kNoTimer && !shuttingDown_ &&
+        inFlight_ < config_.maxPutsInFlight && dht_.connected()) {
+      publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
+    }
+  }
+
   void setHeld(std::size_t held) {
     heldGauge_.add(static_cast<std::int64_t>(held) - static_cast<std::int64_t>(held_));
     held_ = held;
@@ -169,7 +183,11 @@ class UserRecordPublisher::Impl {
       nextBucket_ = 0;
     }
     std::size_t n = 0;
-    for (; nextBucket_ < walkBuckets_ && n < kSlice; ++nextBucket_) {
+    const std::size_t room =
+        config_.maxPutsInFlight > inFlight_ ? config_.maxPutsInFlight - inFlight_ : 0;
+    const std::size_t budget = std::min(kSlice, room);
+    if (budget == 0) return;  // putFinished() resumes
+    for (; nextBucket_ < walkBuckets_ && n < budget; ++nextBucket_) {
       for (auto it = entries_.begin(nextBucket_); it != entries_.end(nextBucket_); ++it) {
         if (!it->second.held) continue;
         it->second.held = false;
@@ -180,7 +198,8 @@ class UserRecordPublisher::Impl {
       }
     }
     if (nextBucket_ >= walkBuckets_) nextBucket_ = 0;
-    if (held_ > 0) publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
+    if (held_ > 0 && inFlight_ < config_.maxPutsInFlight)
+      publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
   }
 
   std::uint64_t nextSequence(const Entry& e) const {
@@ -211,6 +230,7 @@ class UserRecordPublisher::Impl {
     }
     const std::uint64_t sequence = record.sequence;
     std::weak_ptr<Impl*> alive = alive_;
+    ++inFlight_;  // until onSealed() drops it or onPut() hears back
     signer_.seal(identity::RecordKind::User, std::move(*body),
                  [alive, aor, sequence](Result<std::string> sealed) {
                    if (auto self = alive.lock())
@@ -221,8 +241,12 @@ class UserRecordPublisher::Impl {
   void onSealed(const std::string& aor, std::uint64_t sequence, Result<std::string> sealed) {
     auto it = entries_.find(aor);
     // Withdrawn while it was being signed, or a newer version is on its way: drop this one.
-    if (it == entries_.end() || it->second.sequence != sequence) return;
+    if (it == entries_.end() || it->second.sequence != sequence) {
+      putFinished();
+      return;
+    }
     if (!sealed) {
+      putFinished();
       putFailures_.inc();
       logger_.warn("cannot sign the user record of {}: {}", aor, sealed.error().detail);
       schedule(aor, it->second, retryDelay(it->second));
@@ -237,6 +261,7 @@ class UserRecordPublisher::Impl {
   }
 
   void onPut(const std::string& aor, std::uint64_t sequence, const Result<void>& result) {
+    putFinished();
     auto it = entries_.find(aor);
     if (it == entries_.end() || it->second.sequence != sequence) return;  // withdrawn or newer
     Entry& e = it->second;
@@ -294,7 +319,8 @@ class UserRecordPublisher::Impl {
   Gauge& active_;
   Gauge& heldGauge_;
   std::unordered_map<std::string, Entry> entries_;
-  std::size_t held_ = 0;  // entries with `held`
+  std::size_t held_ = 0;      // entries with `held`
+  std::size_t inFlight_ = 0;  // puts signed or put, not answered yet
   TimerId publishTimer_ = kNoTimer;
   std::size_t walkBuckets_ = 0;  // publishSome()'s walk: the bucket count it started with
   std::size_t nextBucket_ = 0;

@@ -22,13 +22,13 @@ using testing::makeIdentity;
 struct Peer {
   Peer(net::EventLoop& loop, ManualTimerService& timers,
        std::shared_ptr<dht::testing::InMemoryLookupService::Network> network,
-       testing::TestWallClock& wall, testing::TablePeerResolver& resolver)
+       testing::TestWallClock& wall, testing::TablePeerResolver& resolver,
+       const UserRecordPublisherConfig& publishing = {})
       : id(makeIdentity()),
         store(BindingStoreConfig{}, timers),
         dht(std::move(network), loop),
         signer(id),
-        publisher(UserRecordPublisherConfig{}, store, dht, id, signer, timers, wall.clock(),
-                  metrics, Logger{}),
+        publisher(publishing, store, dht, id, signer, timers, wall.clock(), metrics, Logger{}),
         location(OverlayLocationConfig{}, store, nullptr, dht, resolver, id.nodeId(), timers,
                  wall.clock(), metrics, Logger{}) {}
 
@@ -364,6 +364,27 @@ TEST_F(OverlayLocation, FailedPutsAreRetriedLessAndLessOftenUntilOneSucceeds) {
   ASSERT_EQ(bob.publisher.snapshot(10).size(), 1u);
   EXPECT_TRUE(bob.publisher.snapshot(10)[0].stored);
   EXPECT_EQ(lookupAt(alice, kBob)->bindings.size(), 1u);
+}
+
+TEST_F(OverlayLocation, ABurstOfNewUsersKeepsAtMostTheConfiguredPutsInFlight) {
+  UserRecordPublisherConfig tight;
+  tight.maxPutsInFlight = 4;
+  Peer dave(loop, timers, network, wall, resolver, tight);
+  resolver.peers[dave.id.nodeId()] = endpoint("127.0.0.1:5074");
+  for (int i = 0; i < 20; ++i) {  // no loop turn in between: no put is answered yet
+    dave.registerUser("sip:burst" + std::to_string(i) + "@p2p.test",
+                      "sip:b" + std::to_string(i) + "@127.0.0.1:6002", in(3600s));
+  }
+  EXPECT_EQ(dave.publisher.held(), 16u);
+  EXPECT_LE(dave.dht.putCount(), 4u);
+  for (int i = 0; i < 20 && dave.publisher.held() > 0; ++i) {
+    settle();
+    timers.advance(1ms);
+  }
+  settle();
+  EXPECT_EQ(dave.publisher.held(), 0u);
+  EXPECT_EQ(dave.dht.putCount(), 20u);
+  EXPECT_EQ(lookupAt(alice, "sip:burst19@p2p.test")->bindings.size(), 1u);
 }
 
 TEST_F(OverlayLocation, AMissIsAskedOnceMoreBeforeTheAnswerIsNotFound) {

@@ -6,8 +6,9 @@
 //   - A refresh REGISTER that changes nothing touches no record: BindingStore only tells us about
 //     first and last bindings, never about refreshes.
 //   - Graceful shutdown: withdrawAll() removes every record and reports when done or timed out.
-//   - While the DHT reaches no other peer (LookupService::connected()), a new AOR's record is held:
-//     not signed, not put, no timer. Held records are published once the DHT connects.
+//   - While the DHT reaches no other peer (LookupService::connected()), or `maxPutsInFlight` puts
+//     are unanswered, a new AOR's record is held: not signed, not put, no timer. Held records are
+//     published once the DHT connects, as fast as puts complete.
 // A failed put is retried after `retryInterval`, doubled with each failure in a row (at most 32
 // times it). Runs on the signalling loop; owns one timer per published AOR.
 #pragma once
@@ -36,6 +37,10 @@ struct UserRecordPublisherConfig {
   Duration recordLifetime = std::chrono::minutes(10);
   double refreshFraction = 0.5;
   Duration retryInterval = std::chrono::seconds(2);  // after a failed put
+  // New records beyond this many puts in flight (signing, or waiting for the DHT) are held and
+  // follow as puts complete, so that a burst of first registrations cannot queue work in OpenDHT
+  // without bound.
+  std::size_t maxPutsInFlight = 512;
 };
 Result<void> validate(const UserRecordPublisherConfig& config);
 
@@ -64,7 +69,7 @@ class UserRecordPublisher {
   void withdrawAll(Duration timeout, std::function<void()> done);
 
   std::size_t size() const;  // AORs with bindings, held ones included
-  std::size_t held() const;  // of those, records not published yet (the DHT was alone)
+  std::size_t held() const;  // of those, records not published yet (see above)
   std::vector<PublishedUser> snapshot(std::size_t limit) const;
 
  private:
