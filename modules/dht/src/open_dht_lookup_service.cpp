@@ -724,7 +724,7 @@ void OpenDhtLookupService::Impl::onStatus(opendht::NodeStatus status) {
   const bool wasConnected = status_ == opendht::NodeStatus::Connected;
   status_ = status;
   if (wasConnected != (status == opendht::NodeStatus::Connected)) {
-    // Copies: an observer may add another. Each runs in a task of its own, as the contract says.
+    // Each in a task of its own, never inside a call (lookup_service.h).
     for (const auto& observer : connectedObservers_) {
       inbox().post([observer, now = !wasConnected](Impl&) { observer(now); });
     }

@@ -88,9 +88,9 @@ class UserRecordPublisher::Impl {
   }
 
   void onConnected(bool connected) {
-    if (!connected || shuttingDown_ || held_ == 0 || publishTimer_ != kNoTimer) return;
+    if (!connected || shuttingDown_ || held_ == 0) return;
     logger_.info("the overlay is reachable: publishing {} held user records", held_);
-    publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
+    schedulePublishing();
   }
 
   void withdrawAll(Duration timeout, std::function<void()> done) {
@@ -151,7 +151,7 @@ class UserRecordPublisher::Impl {
   struct Entry {
     std::uint64_t sequence = 0;
     bool stored = false;
-    bool held = false;          // not published yet: the overlay was not reachable (onAor())
+    bool held = false;          // not published yet: no overlay, or too many puts in flight
     std::uint8_t failures = 0;  // puts failed in a row: the retry backs off (retryDelay())
     TimerId timer = kNoTimer;
     TimePoint nextRefresh{};
@@ -160,10 +160,15 @@ class UserRecordPublisher::Impl {
   // A put has been answered (or dropped): room for a held record, if any wait for it.
   void putFinished() {
     --inFlight_;
-    if (held_ > 0 && publishTimer_ == kNoTimer && !shuttingDown_ &&
-        inFlight_ < config_.maxPutsInFlight && dht_.connected()) {
-      publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
-    }
+    schedulePublishing();
+  }
+
+  // The next publishSome() on the next loop turn, if records are held and could go now.
+  void schedulePublishing() {
+    if (held_ == 0 || publishTimer_ != kNoTimer || shuttingDown_ ||
+        inFlight_ >= config_.maxPutsInFlight || !dht_.connected())
+      return;
+    publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
   }
 
   void setHeld(std::size_t held) {
@@ -176,17 +181,16 @@ class UserRecordPublisher::Impl {
   // (new users) starts the walk again, and the walk repeats until nothing is held.
   void publishSome() {
     publishTimer_ = kNoTimer;
-    if (shuttingDown_ || held_ == 0 || !dht_.connected()) return;  // onConnected() resumes
+    // Not connected: onConnected() resumes. No room: putFinished() does.
+    if (shuttingDown_ || held_ == 0 || !dht_.connected() || inFlight_ >= config_.maxPutsInFlight)
+      return;
     constexpr std::size_t kSlice = 256;
     if (walkBuckets_ != entries_.bucket_count()) {
       walkBuckets_ = entries_.bucket_count();
       nextBucket_ = 0;
     }
     std::size_t n = 0;
-    const std::size_t room =
-        config_.maxPutsInFlight > inFlight_ ? config_.maxPutsInFlight - inFlight_ : 0;
-    const std::size_t budget = std::min(kSlice, room);
-    if (budget == 0) return;  // putFinished() resumes
+    const std::size_t budget = std::min(kSlice, config_.maxPutsInFlight - inFlight_);
     for (; nextBucket_ < walkBuckets_ && n < budget; ++nextBucket_) {
       for (auto it = entries_.begin(nextBucket_); it != entries_.end(nextBucket_); ++it) {
         if (!it->second.held) continue;
@@ -198,8 +202,7 @@ class UserRecordPublisher::Impl {
       }
     }
     if (nextBucket_ >= walkBuckets_) nextBucket_ = 0;
-    if (held_ > 0 && inFlight_ < config_.maxPutsInFlight)
-      publishTimer_ = timers_.schedule(Duration::zero(), [this] { publishSome(); });
+    schedulePublishing();
   }
 
   std::uint64_t nextSequence(const Entry& e) const {
