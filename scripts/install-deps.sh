@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config g++ clang-14 libclang-rt-14-dev clang-format
   # libraries
   libexpected-dev libasio-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libopendht-dev libgnutls28-dev libc-ares-dev liburing-dev libsodium-dev
+  libopendht-dev libgnutls28-dev libc-ares-dev liburing-dev libsodium-dev libmimalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libosip2-dev
   sip-tester sipsak kamailio baresip-core

@@ -6,6 +6,9 @@
 
 #include <cstdio>
 #include <exception>
+#if defined(P2PSIP_WITH_MIMALLOC)
+#include <mimalloc.h>
+#endif
 
 #include "p2psip/app/daemon.h"
 #include "p2psip/app/daemon_config.h"
@@ -27,6 +30,13 @@ int main(int argc, char** argv) {
     }
     std::fputs(daemon.banner().c_str(), stdout);
     std::fflush(stdout);
+#if defined(P2PSIP_WITH_MIMALLOC)
+    // Operators comparing memory figures need to know which allocator they look at.
+    log->info("memory allocator: mimalloc {}.{}.{}", mi_version() / 100, mi_version() / 10 % 10,
+              mi_version() % 10);
+#else
+    log->info("memory allocator: the C library's malloc");
+#endif
     daemon.run();
   } catch (const std::exception& e) {
     // Start-up only (conventions §3.4 item 3): one clear sentence, non-zero status.

@@ -107,7 +107,8 @@ void Message::insertField(std::size_t pos, HeaderId id, std::string_view value) 
                   f);
 }
 
-void Message::refreshTopVia() {
+void Message::refreshTopVia() const {
+  topViaStale_ = false;
   topVia_ = Via{};
   std::size_t i = firstIndex(HeaderId::Via);
   if (i == headers_.size()) return;
@@ -143,6 +144,7 @@ bool Message::pushVia(std::string_view value) {
   std::size_t i = firstIndex(HeaderId::Via);
   insertField(i == headers_.size() ? 0 : i, HeaderId::Via, stored);
   topVia_ = *parsed;
+  topViaStale_ = false;
   return true;
 }
 
@@ -150,7 +152,7 @@ bool Message::popVia() {
   std::size_t i = firstIndex(HeaderId::Via);
   if (i == headers_.size()) return false;
   if (dropFirstItem(headers_[i])) headers_.erase(headers_.begin() + static_cast<std::ptrdiff_t>(i));
-  refreshTopVia();
+  topViaStale_ = true;
   return true;
 }
 
@@ -266,7 +268,7 @@ void Message::setBody(std::string_view body, std::string_view contentType) {
 
 void Message::stampReceived(std::string_view sourceAddress, std::uint16_t sourcePort) {
   std::size_t i = firstIndex(HeaderId::Via);
-  if (i == headers_.size() || topVia_.text.empty()) return;
+  if (i == headers_.size() || topVia().text.empty()) return;
   // §18.2.1: add received when sent-by differs from the packet's source; RFC 3581 §4: with rport,
   // always add received and fill rport with the source port.
   const bool rport = topVia_.hasRport();

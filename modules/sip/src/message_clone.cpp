@@ -132,6 +132,7 @@ Message Message::clone() const {
   copy.headers_.assign(headers_.begin(), headers_.end());
   for (auto& h : copy.headers_) rebase.move(h);
   copy.topVia_ = topVia_;
+  copy.topViaStale_ = topViaStale_;  // a stale one is parsed again from the copy's own lines
   rebase.move(copy.topVia_);
   copy.callId_ = rebase(callId_);
   copy.cseq_ = cseq_;
@@ -147,7 +148,7 @@ Message Message::clone() const {
 
 // Message's own fields: a new one must be copied (and, if a view, moved) above.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-static_assert(sizeof(Message) == 992, "a Message field was added: copy it in Message::clone");
+static_assert(sizeof(Message) == 1000, "a Message field was added: copy it in Message::clone");
 #endif
 
 }  // namespace p2psip::sip

@@ -179,6 +179,11 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
   if (count(HeaderId::Via) == 0)
     return Failure{ParseErrorCode::MissingHeader, "missing Via header", 400};
   bool first = true;
+  // A response is checked only as far as its receiver uses it: the top Via (our own, §18.1.2) and
+  // the headers below. The Vias under it, its Contact and its Record-Route belong to the UAs
+  // upstream (§16.7 steps 3 and 9, §12.1.2); a proxy relays them as they are, and dropping a 2xx
+  // over a header nobody here reads would only make the UAS retransmit it until Timer H.
+  const bool response = m.isResponse();
   std::optional<Failure> viaProblem;
   Via scratch;              // later Vias are validated in place, then dropped
   NameAddr scratchAddress;  // likewise Route, Record-Route and Path values
@@ -200,9 +205,9 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
         return false;
       }
       first = false;
-      return true;
+      return !response;
     });
-    if (viaProblem) break;
+    if (viaProblem || (response && !first)) break;
   }
   respondable = m.isRequest() && !m.topVia_.text.empty();
   if (viaProblem) return viaProblem;
@@ -298,6 +303,7 @@ std::optional<MessageParser::Failure> MessageParser::validate(Message& m, bool& 
       case HeaderId::Route:
       case HeaderId::RecordRoute:
       case HeaderId::Path: {
+        if (response) break;  // relayed as they are (above)
         std::optional<Failure> problem;
         forEachListItem(h.value, [&](std::string_view item) {
           if (item.empty()) {

@@ -103,6 +103,39 @@ TEST(Message, PopViaRemovesOnlyTheFirstValueOfACommaList) {
   EXPECT_FALSE(m.popVia());
 }
 
+// popVia leaves the next Via to be parsed when asked for (message.h): every way of asking, a clone
+// taken in between included, sees it; and one that does not parse reads as no Via at all.
+TEST(Message, TheViaUnderAPoppedOneIsWhatEveryReaderSees) {
+  const std::string response =
+      "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKproxy\r\n"
+      "Via: SIP/2.0/TCP 198.18.0.9:5070;branch=z9hG4bKua;received=198.18.0.8;rport=4000\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
+      "Content-Length: 0\r\n\r\n";
+  Message m = parse(response);
+  ASSERT_TRUE(m.popVia());
+  EXPECT_EQ(m.branch(), "z9hG4bKua");
+  EXPECT_EQ(m.topVia().transport, "TCP");
+  EXPECT_EQ(m.topVia().rport(), 4000);
+
+  auto popped = std::make_unique<Message>(parse(response));
+  ASSERT_TRUE(popped->popVia());
+  Message c = popped->clone();
+  popped.reset();
+  EXPECT_EQ(c.topVia().host, "198.18.0.9");
+  EXPECT_EQ(c.topVia().received(), "198.18.0.8");
+
+  // Responses are checked down to their top Via only (parser.cpp), so a broken second one shows
+  // up here, after the pop, as a message without a usable Via.
+  Message broken = parse(
+      "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.18.0.1;branch=z9hG4bKproxy\r\n"
+      "Via: SIP/2.0/UDP ;;;\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\n"
+      "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_TRUE(broken.popVia());
+  EXPECT_TRUE(broken.topVia().text.empty());
+  EXPECT_FALSE(broken.branch());
+  EXPECT_EQ(broken.count(HeaderId::Via), 1u);
+}
+
 TEST(Message, MaxForwardsZeroCannotBeDecremented) {
   std::string text = kInvite;
   text.replace(text.find("Max-Forwards: 70"), 16, "Max-Forwards: 0");
@@ -329,6 +362,37 @@ TEST(Parser, ResponsesWithBadHeadersAreNeverAnswerable) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().status, 0);
   EXPECT_FALSE(r.error().canRespond());
+}
+
+// What a proxy relays upstream it does not judge (§16.7): the UAs' Vias under ours, Contact and
+// Record-Route in a response arrive upstream byte for byte. The same Contact in a request, which
+// this peer does act on, is still refused with 400.
+TEST(Parser, AResponseIsCheckedDownToItsTopViaAndRelayedAsItIs) {
+  const std::string response =
+      "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.18.0.1;branch=z9hG4bKproxy\r\n"
+      "Via: SIP/2.0/UDP ua.example;branch=z9hG4bKua;received=not-an-address\r\n"
+      "Record-Route: <sip:198.18.0.1;lr>, sip:weird host\r\n"
+      "Contact: <sip:bob@[::1>\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
+      "Content-Length: 0\r\n\r\n";
+  auto r = parseDatagram(response);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->serialize(), response);
+  EXPECT_EQ(r->branch(), "z9hG4bKproxy");
+
+  auto badTop = parseDatagram(
+      "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.18.0.1;branch=\"q\"\r\nFrom: <sip:a@b>;tag=1\r\n"
+      "To: <sip:a@b>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_FALSE(badTop);
+  EXPECT_NE(badTop.error().detail.find("Via"), std::string::npos) << badTop.error().detail;
+
+  std::string request = kInvite;
+  request.replace(request.find("Contact: <sip:alice@192.0.2.10>"),
+                  std::string("Contact: <sip:alice@192.0.2.10>").size(), "Contact: <sip:bob@[::1>");
+  auto refused = parseDatagram(request);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().status, 400);
+  EXPECT_NE(refused.error().detail.find("Contact"), std::string::npos) << refused.error().detail;
 }
 
 // ---- stream framing

@@ -4,7 +4,8 @@
 // Parsing (parser.h) is zero-copy: every header is a HeaderField of views into the buffer. The
 // headers a transaction layer and proxy rely on (Via, From, To, Call-ID, CSeq, Max-Forwards,
 // Content-Length, Contact, Route, Record-Route) are validated up front, so the typed accessors
-// below never fail on a parsed message.
+// below never fail on a parsed message. In a response only the top Via is among them: the Vias
+// under it, Contact and Record-Route are relayed upstream as they are (parser.cpp).
 //
 // Edits (push/pop Via, pop Route, push Record-Route, Max-Forwards, bodies) store new text in an
 // arena owned by the message and touch only the edited lines: serialize() copies every untouched
@@ -86,7 +87,10 @@ class Message {
   static bool nextListItem(std::string_view& rest, std::string_view& item);
 
   // ---- headers validated at parse time
-  const Via& topVia() const { return topVia_; }
+  const Via& topVia() const {
+    if (topViaStale_) refreshTopVia();
+    return topVia_;
+  }
   std::string_view callId() const { return callId_; }
   const CSeq& cseq() const { return cseq_; }
   const NameAddr& from() const { return from_; }
@@ -94,7 +98,7 @@ class Message {
   std::optional<std::uint32_t> maxForwards() const { return maxForwards_; }
   std::string_view body() const { return body_; }
   // The transaction id of RFC 3261 §17.1.3: the top Via branch, if any.
-  std::optional<std::string_view> branch() const { return topVia_.branch(); }
+  std::optional<std::string_view> branch() const { return topVia().branch(); }
 
   // ---- edits (RFC 3261 §16.6, §16.7). Strings are copied; callers need not keep them alive.
   // Inserts a Via above all others. Returns false (and changes nothing) if it does not parse.
@@ -143,7 +147,8 @@ class Message {
   std::string_view storeParts(std::initializer_list<std::string_view> parts);
   void insertField(std::size_t pos, HeaderId id, std::string_view value);
   std::size_t firstIndex(HeaderId id) const;
-  void refreshTopVia();
+  // Parses the top Via again after an edit of the Via lines.
+  void refreshTopVia() const;
   void refreshMaxForwards();
   static std::string_view canonicalOrWritten(const HeaderField& h);
 
@@ -165,7 +170,11 @@ class Message {
   std::string_view reason_;
 
   std::vector<HeaderField> headers_;
-  Via topVia_;
+  // The parsed top Via. popVia only marks it stale: a proxy pops its own Via off every response it
+  // relays (§16.7 step 3) and then sends the response to the address its server transaction
+  // already holds (§17.2.1, §18.2.2), so the next Via is parsed only when something asks for it.
+  mutable Via topVia_;
+  mutable bool topViaStale_ = false;
   std::string_view callId_;
   CSeq cseq_;
   NameAddr from_;
