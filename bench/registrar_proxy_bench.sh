@@ -22,6 +22,9 @@
 #   --no-direct        skip the sipp-to-sipp ceiling
 #   --port N           server port (default 5060)
 #   --keep DIR         keep the sipp statistics and logs in DIR
+#   --no-restart       after a step that is not clean, wait for the server to settle (at most 40 s)
+#                      instead of starting it again (the default: each step starts from a healthy
+#                      server, whatever an earlier overload left behind)
 # Everything runs in a private network namespace (only lo); every sipp run is bounded in calls and
 # time; the whole run stops stepping after --budget-seconds.
 set -euo pipefail
@@ -52,6 +55,7 @@ ap.add_argument("--reg-passes", type=int, default=4)
 ap.add_argument("--no-direct", action="store_true")
 ap.add_argument("--port", type=int, default=5060)
 ap.add_argument("--keep", default=None)
+ap.add_argument("--no-restart", action="store_true")
 args = ap.parse_args(sys.argv[2:])
 
 SIPP = os.environ.get("SIPP", "sipp")
@@ -347,7 +351,7 @@ def call_step(label, remote, server_pid, rate, step):
            if r["cpu_us"] is not None else "")
         + ("  clean" if clean else "  NOT clean" + ("" if sustained else " (rate not sustained)")))
     time.sleep(1.0)
-    if not clean and server_pid:
+    if not clean and server_pid and args.no_restart:
         settle(server_pid)
     return r
 
@@ -367,8 +371,11 @@ def settle(server_pid, limit=40.0):
     log(f"    (settled {time.time() - t0:.0f} s after the overloaded step)")
 
 
-def measure_calls(label, remote, server_pid):
-    """Highest clean call rate: double from --start-rate until a step is not clean, then bisect."""
+def measure_calls(label, remote, server_pid, restart=None):
+    """Highest clean call rate: double from --start-rate until a step is not clean, then bisect.
+    After a step that is not clean the server is started again (restart() gives its new PIDs), so
+    that the next step measures a rate and not the recovery from an overload: Kamailio has been
+    seen to fail every later step after one overload, p2psipd to need up to 40 s to settle."""
     best, lo, hi, steps = None, None, None, 0
     rate = args.start_rate
     while steps < args.max_steps and rate <= args.max_rate:
@@ -381,6 +388,10 @@ def measure_calls(label, remote, server_pid):
             best, lo = r, rate
         else:
             hi = rate
+            if restart is not None and not args.no_restart:
+                server_pid = restart()
+                if server_pid is None:
+                    break
         if hi is None:
             rate *= 2
         elif lo is None:
@@ -421,13 +432,32 @@ try:
             idle_cpu_s_per_s = measure_idle(pids)
             log(f"  idle: {idle_cpu_s_per_s * 1e3:.1f} ms CPU per second")
             res = measure_register(kind, remote, pids)
-            s, _, _ = sipp(f"{kind}-callee-register", reg_one, callee_at, UAS_PORT, 1, 10, 10, 20, ["-s", "bench"])
-            if num(s, "SuccessfulCall(C)") != 1:
-                log("  could not register the callee; no call measurement")
-                best = None
-            else:
+            restarts = 0
+
+            def register_callee():
+                s, _, _ = sipp(f"{kind}-callee-register-{restarts}", reg_one, callee_at, UAS_PORT,
+                               1, 10, 10, 20, ["-s", "bench"])
+                if num(s, "SuccessfulCall(C)") != 1:
+                    log("  could not register the callee; no call measurement")
+                    return False
                 time.sleep(1.0)  # the callee's user record lands in the DHT
-                best = measure_calls(kind, remote, pids)
+                return True
+
+            def restart():
+                # Module-level state of this server's run (this loop is not inside a function).
+                global procs, restarts
+                restarts += 1
+                alive = all(p.poll() is None for p in procs)
+                for p in procs:
+                    stop(p)
+                if not alive:
+                    log(f"  {kind} DIED during the run (see {work}/{kind}.log)")
+                    return None
+                procs = start_server(kind, path)
+                log("    (started again after the step that was not clean)")
+                return [p.pid for p in procs] if register_callee() else None
+
+            best = measure_calls(kind, remote, pids, restart) if register_callee() else None
             alive = all(p.poll() is None for p in procs)
             for p in procs:
                 stop(p)

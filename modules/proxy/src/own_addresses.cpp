@@ -15,11 +15,6 @@ std::uint16_t defaultPort(const sip::Uri& uri) {
   return 5060;
 }
 
-bool sameFamily(std::string_view host, const net::Endpoint& destination) {
-  auto address = net::parseAddress(host);
-  return address && address->is_v4() == destination.address.is_v4();
-}
-
 std::string_view lowerProtocol(transport::Protocol protocol) {
   switch (protocol) {
     case transport::Protocol::Udp:
@@ -46,8 +41,58 @@ void appendHostForUri(std::string& out, std::string_view host) {
 
 }  // namespace
 
+namespace {
+
+std::size_t protocolIndex(transport::Protocol protocol) {
+  return static_cast<std::size_t>(protocol);
+}
+
+std::string viaHead(transport::Protocol protocol, const ProxyAddress& a) {
+  std::string via = "SIP/2.0/";
+  via += transport::toString(protocol);
+  via += ' ';
+  appendHostForUri(via, a.host);
+  via += ':';
+  via += std::to_string(a.port);
+  via += ";rport";
+  return via;
+}
+
+std::string recordRouteText(transport::Protocol protocol, const ProxyAddress& a) {
+  std::string rr = "<sip:";
+  appendHostForUri(rr, a.host);
+  rr += ':';
+  rr += std::to_string(a.port);
+  rr += ";transport=";
+  rr += lowerProtocol(protocol);
+  if (a.peerLink && !a.nodeId.empty()) {
+    rr += ";node=";
+    rr += a.nodeId;
+  }
+  rr += ";lr>";
+  return rr;
+}
+
+}  // namespace
+
 OwnAddresses::OwnAddresses(std::vector<ProxyAddress> addresses, const sip::LocalDomains& domains)
-    : addresses_(std::move(addresses)), domains_(domains) {}
+    : addresses_(std::move(addresses)), domains_(domains) {
+  prepared_.reserve(addresses_.size());
+  for (const auto& a : addresses_) {
+    Prepared p;
+    if (auto address = net::parseAddress(a.host)) p.ipv4 = address->is_v4();
+    // Every protocol, not only the address's own: addressFor falls back to an address of another
+    // protocol when none of the outgoing one exists, and the Via then names the outgoing protocol.
+    for (auto protocol :
+         {transport::Protocol::Udp, transport::Protocol::Tcp, transport::Protocol::Tls}) {
+      auto& written = p.byProtocol[protocolIndex(protocol)];
+      if (auto via = sip::PreparedVia::make(viaHead(protocol, a))) written.via = std::move(*via);
+      if (auto rr = sip::CheckedNameAddr::make(recordRouteText(protocol, a)))
+        written.recordRoute = std::move(*rr);
+    }
+    prepared_.push_back(std::move(p));
+  }
+}
 
 bool OwnAddresses::isOwnHost(std::string_view host) const {
   if (domains_.isOwnHost(host)) return true;
@@ -72,22 +117,30 @@ bool OwnAddresses::isOwnSentBy(const sip::Via& via) const {
   return isOwnHost(via.host) && isOwnPort(via.portOrDefault());
 }
 
+std::size_t OwnAddresses::indexFor(transport::Protocol protocol, const net::Endpoint& destination,
+                                   bool peerLink) const {
+  // Best: same role, protocol and family; then same role and protocol; then same protocol.
+  const std::size_t none = addresses_.size();
+  std::size_t sameRole = none;
+  std::size_t sameProtocol = none;
+  for (std::size_t i = 0; i < addresses_.size(); ++i) {
+    const auto& a = addresses_[i];
+    if (a.protocol != protocol) continue;
+    if (a.peerLink == peerLink) {
+      const auto& ipv4 = prepared_[i].ipv4;
+      if (ipv4 && *ipv4 == destination.address.is_v4()) return i;
+      if (sameRole == none) sameRole = i;
+    }
+    if (sameProtocol == none) sameProtocol = i;
+  }
+  if (sameRole != none) return sameRole;
+  return sameProtocol != none ? sameProtocol : 0;
+}
+
 const ProxyAddress& OwnAddresses::addressFor(transport::Protocol protocol,
                                              const net::Endpoint& destination,
                                              bool peerLink) const {
-  // Best: same role, protocol and family; then same role and protocol; then same protocol.
-  const ProxyAddress* sameRole = nullptr;
-  const ProxyAddress* sameProtocol = nullptr;
-  for (const auto& a : addresses_) {
-    if (a.protocol != protocol) continue;
-    if (a.peerLink == peerLink) {
-      if (sameFamily(a.host, destination)) return a;
-      if (sameRole == nullptr) sameRole = &a;
-    }
-    if (sameProtocol == nullptr) sameProtocol = &a;
-  }
-  if (sameRole != nullptr) return *sameRole;
-  return sameProtocol != nullptr ? *sameProtocol : addresses_.front();
+  return addresses_[indexFor(protocol, destination, peerLink)];
 }
 
 bool OwnAddresses::isPeerLinkFlow(const transport::Flow& flow) const {
@@ -107,39 +160,20 @@ bool OwnAddresses::hasPeerLinks() const {
                      [](const ProxyAddress& a) { return a.peerLink; });
 }
 
-std::string OwnAddresses::viaFor(transport::Protocol protocol, const net::Endpoint& destination,
-                                 std::string_view branch, bool peerLink) const {
-  const auto& a = addressFor(protocol, destination, peerLink);
-  std::string via;
-  via.reserve(48 + a.host.size() + branch.size());
-  via += "SIP/2.0/";
-  via += transport::toString(protocol);
-  via += ' ';
-  appendHostForUri(via, a.host);
-  via += ':';
-  via += std::to_string(a.port);
-  via += ";rport;branch=";
-  via += branch;
-  return via;
+const sip::PreparedVia* OwnAddresses::viaFor(transport::Protocol protocol,
+                                             const net::Endpoint& destination,
+                                             bool peerLink) const {
+  const auto& written =
+      prepared_[indexFor(protocol, destination, peerLink)].byProtocol[protocolIndex(protocol)];
+  return written.via ? &*written.via : nullptr;
 }
 
-std::string OwnAddresses::recordRouteFor(transport::Protocol protocol,
-                                         const net::Endpoint& destination, bool peerLink) const {
-  const auto& a = addressFor(protocol, destination, peerLink);
-  std::string rr;
-  rr.reserve(48 + a.host.size() + a.nodeId.size());
-  rr += "<sip:";
-  appendHostForUri(rr, a.host);
-  rr += ':';
-  rr += std::to_string(a.port);
-  rr += ";transport=";
-  rr += lowerProtocol(protocol);
-  if (a.peerLink && !a.nodeId.empty()) {
-    rr += ";node=";
-    rr += a.nodeId;
-  }
-  rr += ";lr>";
-  return rr;
+const sip::CheckedNameAddr* OwnAddresses::recordRouteFor(transport::Protocol protocol,
+                                                         const net::Endpoint& destination,
+                                                         bool peerLink) const {
+  const auto& written =
+      prepared_[indexFor(protocol, destination, peerLink)].byProtocol[protocolIndex(protocol)];
+  return written.recordRoute ? &*written.recordRoute : nullptr;
 }
 
 }  // namespace p2psip::proxy

@@ -5,7 +5,10 @@
 // values from ProxyConfig::addresses and sip::LocalDomains. Immutable; owned by ProxyCore.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "p2psip/net/endpoint.h"
 #include "p2psip/proxy/proxy_config.h"
 #include "p2psip/sip/aor.h"
+#include "p2psip/sip/name_addr.h"
 #include "p2psip/sip/uri.h"
 #include "p2psip/sip/via.h"
 #include "p2psip/transport/transport.h"
@@ -39,14 +43,18 @@ class OwnAddresses {
   // phone-side ones otherwise, when there is a choice.
   const ProxyAddress& addressFor(transport::Protocol protocol, const net::Endpoint& destination,
                                  bool peerLink = false) const;
-  // "SIP/2.0/UDP host:port;branch=..." (§16.6 step 8). rport asks the next hop to answer to the
-  // source port (RFC 3581), which keeps NATs between peers working.
-  std::string viaFor(transport::Protocol protocol, const net::Endpoint& destination,
-                     std::string_view branch, bool peerLink = false) const;
-  // "<sip:host:port;transport=udp;lr>" (§16.6 step 4; lr for loose routing, §19.1.1).
-  // Towards a peer link it names our peer-link listener and carries `node=<our NodeId>`.
-  std::string recordRouteFor(transport::Protocol protocol, const net::Endpoint& destination,
-                             bool peerLink = false) const;
+  // Our Via for that message (§16.6 step 8): "SIP/2.0/UDP host:port;rport", prepared once per
+  // listener and protocol; the request adds its branch. rport asks the next hop to answer to the
+  // source port (RFC 3581), which keeps NATs between peers working. Null when the configured host
+  // cannot be written in a Via.
+  const sip::PreparedVia* viaFor(transport::Protocol protocol, const net::Endpoint& destination,
+                                 bool peerLink = false) const;
+  // "<sip:host:port;transport=udp;lr>" (§16.6 step 4; lr for loose routing, §19.1.1), likewise
+  // prepared once. Towards a peer link it names our peer-link listener and carries
+  // `node=<our NodeId>`. Null when the configured host cannot be written in a URI.
+  const sip::CheckedNameAddr* recordRouteFor(transport::Protocol protocol,
+                                             const net::Endpoint& destination,
+                                             bool peerLink = false) const;
   // The request came over an overlay peer link: TLS from a node that proved its key, on one of our
   // peer-link listeners (or on a link we opened to a peer).
   bool isPeerLinkFlow(const transport::Flow& flow) const;
@@ -56,7 +64,22 @@ class OwnAddresses {
   bool isOwnHost(std::string_view host) const;
   bool isOwnPort(std::uint16_t port) const;
 
+  std::size_t indexFor(transport::Protocol protocol, const net::Endpoint& destination,
+                       bool peerLink) const;
+
+  // What we write for each address, per protocol (Udp, Tcp, Tls): built and checked once here
+  // rather than for every forwarded request.
+  struct Written {
+    std::optional<sip::PreparedVia> via;
+    std::optional<sip::CheckedNameAddr> recordRoute;
+  };
+  struct Prepared {
+    std::optional<bool> ipv4;  // the host's family, when it is an IP literal
+    std::array<Written, 3> byProtocol;
+  };
+
   std::vector<ProxyAddress> addresses_;
+  std::vector<Prepared> prepared_;
   const sip::LocalDomains& domains_;
 };
 

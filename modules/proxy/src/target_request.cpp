@@ -94,16 +94,20 @@ Result<TargetRequest> buildTargetRequest(sip::Message&& original, const BranchTa
   const bool toPeer = !destination->peerIdentity.empty();
   const bool fromPeer = own.isPeerLinkFlow(options.inbound);
   if (options.recordRoute && createsDialog(request)) {
-    if (options.inbound.protocol != destination->protocol || fromPeer != toPeer) {
-      request.pushRecordRoute(
-          own.recordRouteFor(options.inbound.protocol, options.inbound.remote, fromPeer));
-    }
-    request.pushRecordRoute(
-        own.recordRouteFor(destination->protocol, destination->endpoint, toPeer));
+    const bool twice = options.inbound.protocol != destination->protocol || fromPeer != toPeer;
+    const sip::CheckedNameAddr* upstream =
+        twice ? own.recordRouteFor(options.inbound.protocol, options.inbound.remote, fromPeer)
+              : nullptr;
+    const sip::CheckedNameAddr* downstream =
+        own.recordRouteFor(destination->protocol, destination->endpoint, toPeer);
+    if (downstream == nullptr || (twice && upstream == nullptr))
+      return makeError(ErrorCode::InvalidArgument, "our Record-Route does not parse");
+    if (upstream != nullptr) request.pushRecordRoute(*upstream);
+    request.pushRecordRoute(*downstream);
   }
   // Step 8: our Via, whose branch carries the loop hash (§16.6 step 8, LoopHash).
-  if (!request.pushVia(
-          own.viaFor(destination->protocol, destination->endpoint, options.branch, toPeer))) {
+  const sip::PreparedVia* via = own.viaFor(destination->protocol, destination->endpoint, toPeer);
+  if (via == nullptr || !request.pushVia(*via, options.branch)) {
     return makeError(ErrorCode::InvalidArgument, "our Via does not parse");
   }
   return TargetRequest{std::move(request), *destination};

@@ -148,6 +148,42 @@ bool Message::pushVia(std::string_view value) {
   return true;
 }
 
+bool Message::pushVia(const PreparedVia& via, std::string_view branch) {
+  if (branch.empty()) return false;
+  for (char c : branch) {
+    if (!isTokenChar(c)) return false;
+  }
+  const std::size_t headSize = via.head_.size();
+  char* const at = allocate(headSize + branch.size());
+  std::memcpy(at, via.head_.data(), headSize);
+  std::memcpy(at + headSize, branch.data(), branch.size());
+  const std::string_view text(at, headSize + branch.size());
+  auto view = [&](PreparedVia::Span span) {
+    return span.size == 0 ? std::string_view() : text.substr(span.offset, span.size);
+  };
+  auto optionalView = [&](const std::optional<PreparedVia::Span>& span) {
+    return span ? std::optional<std::string_view>(view(*span)) : std::nullopt;
+  };
+  Via parsed;
+  parsed.text = text;
+  parsed.protocolName = view(via.protocolName_);
+  parsed.protocolVersion = view(via.protocolVersion_);
+  parsed.transport = view(via.transport_);
+  parsed.host = view(via.host_);
+  parsed.hostKind = via.hostKind_;
+  parsed.port = via.port_;
+  parsed.params = ParamList(text.substr(via.paramsOffset_));
+  parsed.branchParam = text.substr(headSize);
+  parsed.receivedParam = optionalView(via.received_);
+  parsed.rportParam = optionalView(via.rport_);
+  parsed.maddrParam = optionalView(via.maddr_);
+  std::size_t i = firstIndex(HeaderId::Via);
+  insertField(i == headers_.size() ? 0 : i, HeaderId::Via, text);
+  topVia_ = parsed;
+  topViaStale_ = false;
+  return true;
+}
+
 bool Message::popVia() {
   std::size_t i = firstIndex(HeaderId::Via);
   if (i == headers_.size()) return false;
@@ -164,8 +200,14 @@ bool Message::popRoute() {
 }
 
 bool Message::pushRecordRoute(std::string_view value) {
-  std::string_view stored = store(trimLws(value));
-  if (!parseNameAddr(stored)) return false;
+  auto checked = CheckedNameAddr::make(trimLws(value));
+  if (!checked) return false;
+  pushRecordRoute(*checked);
+  return true;
+}
+
+void Message::pushRecordRoute(const CheckedNameAddr& value) {
+  std::string_view stored = store(value.text());
   std::size_t i = firstIndex(HeaderId::RecordRoute);
   if (i == headers_.size()) {
     // No Record-Route yet: place it below the Via block, where readers expect routing headers.
@@ -175,7 +217,6 @@ bool Message::pushRecordRoute(std::string_view value) {
     }
   }
   insertField(i, HeaderId::RecordRoute, stored);
-  return true;
 }
 
 bool Message::decrementMaxForwards() {

@@ -12,6 +12,12 @@ Result<NameAddr> parseNameAddr(std::string_view text) {
   return parseNameAddrVisitingParams(text, [](const Param&) { return true; });
 }
 
+Result<CheckedNameAddr> CheckedNameAddr::make(std::string_view text) {
+  auto parsed = parseNameAddr(text);
+  if (!parsed) return tl::unexpected(parsed.error());
+  return CheckedNameAddr(std::string(parsed->text));
+}
+
 std::string NameAddr::displayNameText() const {
   std::string_view d = displayName;
   if (d.size() < 2 || d.front() != '"') return std::string(d);

@@ -112,6 +112,41 @@ Result<Via> parseVia(std::string_view text) {
   return via;
 }
 
+Result<PreparedVia> PreparedVia::make(std::string_view head) {
+  // Parsed with a stand-in branch, which must come out as the Via's branch: a head that carries
+  // one of its own would shadow every branch written after it (§17.1.3 matches on the first).
+  constexpr std::string_view kBranch = ";branch=";
+  constexpr std::string_view kStandIn = "z9hG4bKstandin";
+  PreparedVia prepared;
+  prepared.head_ = std::string(trimLws(head));
+  prepared.head_ += kBranch;
+  const std::string full = prepared.head_ + std::string(kStandIn);
+  Via via;
+  if (const char* problem = detail::parseViaInto(full, via)) return viaError(problem);
+  if (!via.branchParam || via.branchParam->data() != full.data() + prepared.head_.size())
+    return viaError("a prepared Via must not carry a branch of its own");
+  // An empty view may point nowhere (a parameter without a value): it reads back as empty.
+  auto span = [&](std::string_view v) {
+    if (v.empty()) return Span{};
+    return Span{static_cast<std::size_t>(v.data() - full.data()), v.size()};
+  };
+  auto optionalSpan = [&](const std::optional<std::string_view>& v) -> std::optional<Span> {
+    if (!v) return std::nullopt;
+    return span(*v);
+  };
+  prepared.protocolName_ = span(via.protocolName);
+  prepared.protocolVersion_ = span(via.protocolVersion);
+  prepared.transport_ = span(via.transport);
+  prepared.host_ = span(via.host);
+  prepared.hostKind_ = via.hostKind;
+  prepared.port_ = via.port;
+  prepared.paramsOffset_ = span(via.params.raw()).offset;
+  prepared.received_ = optionalSpan(via.receivedParam);
+  prepared.rport_ = optionalSpan(via.rportParam);
+  prepared.maddr_ = optionalSpan(via.maddrParam);
+  return prepared;
+}
+
 std::optional<std::uint16_t> Via::rport() const {
   const auto& v = rportParam;
   std::uint64_t port = 0;

@@ -3,6 +3,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "p2psip/sip/parser.h"
 
@@ -134,6 +136,70 @@ TEST(Message, TheViaUnderAPoppedOneIsWhatEveryReaderSees) {
   EXPECT_TRUE(broken.topVia().text.empty());
   EXPECT_FALSE(broken.branch());
   EXPECT_EQ(broken.count(HeaderId::Via), 1u);
+}
+
+// A proxy's own Via is prepared once and pushed without parsing (via.h): each field must read
+// exactly as a parse of the same text gives it, whatever the head carries.
+TEST(Message, APreparedViaReadsExactlyAsTheSameTextParsed) {
+  for (const char* head :
+       {"SIP/2.0/UDP 198.18.0.1:5060;rport", "SIP/2.0/TLS [2001:db8::1]:5061;rport",
+        "SIP/2.0/TCP peer.p2p.test;maddr=198.18.0.7;received=198.18.0.8;ttl=1",
+        "SIP/2.0/UDP 198.18.0.1"}) {
+    SCOPED_TRACE(head);
+    auto prepared = PreparedVia::make(head);
+    ASSERT_TRUE(prepared) << prepared.error().detail;
+    Message fast = parse(kInvite);
+    Message slow = parse(kInvite);
+    ASSERT_TRUE(fast.pushVia(*prepared, "z9hG4bK-p1-7"));
+    ASSERT_TRUE(slow.pushVia(prepared->with("z9hG4bK-p1-7")));
+    EXPECT_EQ(fast.serialize(), slow.serialize());
+    for (const Message* m : {&fast, &slow}) {
+      const Via& v = m->topVia();
+      const Via& w = slow.topVia();
+      EXPECT_EQ(v.text, w.text);
+      EXPECT_EQ(v.protocolName, w.protocolName);
+      EXPECT_EQ(v.protocolVersion, w.protocolVersion);
+      EXPECT_EQ(v.transport, w.transport);
+      EXPECT_EQ(v.host, w.host);
+      EXPECT_EQ(v.hostKind, w.hostKind);
+      EXPECT_EQ(v.port, w.port);
+      EXPECT_EQ(v.params.raw(), w.params.raw());
+      EXPECT_EQ(v.branch(), w.branch());
+      EXPECT_EQ(v.received(), w.received());
+      EXPECT_EQ(v.rport(), w.rport());
+      EXPECT_EQ(v.hasRport(), w.hasRport());
+      EXPECT_EQ(v.maddr(), w.maddr());
+      EXPECT_EQ(v.ttl(), w.ttl());
+    }
+    EXPECT_EQ(fast.topVia().branch(), "z9hG4bK-p1-7");
+    Message copy = fast.clone();
+    EXPECT_EQ(copy.topVia().text, slow.topVia().text);
+  }
+}
+
+TEST(Message, APreparedViaRefusesABranchOfItsOwnAndBranchesThatAreNotTokens) {
+  EXPECT_FALSE(PreparedVia::make("SIP/2.0/UDP 198.18.0.1;branch=z9hG4bKmine"));
+  EXPECT_FALSE(PreparedVia::make("SIP/2.0 198.18.0.1"));
+  EXPECT_FALSE(PreparedVia::make("SIP/2.0/UDP 198.18.0.1;;rport"));
+  auto prepared = PreparedVia::make("SIP/2.0/UDP 198.18.0.1;rport");
+  ASSERT_TRUE(prepared);
+  Message m = parse(kInvite);
+  EXPECT_FALSE(m.pushVia(*prepared, ""));
+  EXPECT_FALSE(m.pushVia(*prepared, "z9hG4bK a"));
+  EXPECT_FALSE(m.pushVia(*prepared, "z9hG4bK;received=198.18.0.66"));
+  EXPECT_EQ(m.serialize(), kInvite);
+}
+
+TEST(Message, ACheckedRecordRouteIsWrittenAsGiven) {
+  EXPECT_FALSE(CheckedNameAddr::make("<sip:198.18.0.1;lr"));
+  auto rr = CheckedNameAddr::make("<sip:198.18.0.1:5060;transport=udp;lr>");
+  ASSERT_TRUE(rr);
+  Message m = parse(kInvite);
+  m.pushRecordRoute(*rr);
+  auto again = parseDatagram(m.serialize());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->values(HeaderId::RecordRoute),
+            std::vector<std::string_view>{"<sip:198.18.0.1:5060;transport=udp;lr>"});
 }
 
 TEST(Message, MaxForwardsZeroCannotBeDecremented) {

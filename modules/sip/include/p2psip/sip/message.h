@@ -103,12 +103,15 @@ class Message {
   // ---- edits (RFC 3261 §16.6, §16.7). Strings are copied; callers need not keep them alive.
   // Inserts a Via above all others. Returns false (and changes nothing) if it does not parse.
   bool pushVia(std::string_view value);
+  // The same for a Via prepared once (via.h): no parsing. False if `branch` is not a token.
+  bool pushVia(const PreparedVia& via, std::string_view branch);
   // Removes the top Via value (only the first item of a comma-separated line). False if none left.
   bool popVia();
   // Removes the first Route value. False if there is none.
   bool popRoute();
   // Inserts a Record-Route value above the existing ones. False if it does not parse.
   bool pushRecordRoute(std::string_view value);
+  void pushRecordRoute(const CheckedNameAddr& value);
   // Decrements Max-Forwards, adding "Max-Forwards: 69" if absent (§16.6 step 3). False at zero.
   bool decrementMaxForwards();
   // Appends a header after the last one of the same kind (or at the end).

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "p2psip/common/result.h"
 #include "p2psip/sip/params.h"
@@ -28,5 +29,18 @@ struct NameAddr {
 };
 
 Result<NameAddr> parseNameAddr(std::string_view text);
+
+// A name-addr checked once, to be written into many messages without parsing it each time: a
+// proxy's own Record-Route value (§16.6 step 4), which is the same for every request it forwards
+// over one listener.
+class CheckedNameAddr {
+ public:
+  static Result<CheckedNameAddr> make(std::string_view text);
+  std::string_view text() const { return text_; }
+
+ private:
+  explicit CheckedNameAddr(std::string text) : text_(std::move(text)) {}
+  std::string text_;
+};
 
 }  // namespace p2psip::sip

@@ -2,8 +2,10 @@
 // Via header value (RFC 3261 §20.42, §18.2.1; rport from RFC 3581; IPv6 received per RFC 5118).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "p2psip/common/result.h"
@@ -46,5 +48,40 @@ struct Via {
 };
 
 Result<Via> parseVia(std::string_view text);
+
+// A proxy's own Via (§16.6 step 8), checked once: sent-protocol, sent-by and any parameters, to
+// which each request adds only ";branch=". Message::pushVia(PreparedVia, branch) then writes it
+// and knows its parsed form without parsing it again: a proxy pushes one onto every request it
+// forwards, and the text differs between them only in the branch.
+class PreparedVia {
+ public:
+  // `head` is a Via value without a branch, e.g. "SIP/2.0/UDP 198.18.0.1:5060;rport". Fails when
+  // it does not parse as the start of a Via or already carries a branch.
+  static Result<PreparedVia> make(std::string_view head);
+
+  std::string_view head() const { return head_; }  // ends with ";branch="
+  std::string with(std::string_view branch) const { return head_ + std::string(branch); }
+
+ private:
+  friend class Message;
+  // A view of the parsed head as an offset and a size, so that it moves onto any copy of the text.
+  struct Span {
+    std::size_t offset = 0;
+    std::size_t size = 0;
+  };
+  PreparedVia() = default;
+
+  std::string head_;
+  Span protocolName_;
+  Span protocolVersion_;
+  Span transport_;
+  Span host_;
+  HostKind hostKind_ = HostKind::None;
+  std::optional<std::uint16_t> port_;
+  std::size_t paramsOffset_ = 0;
+  std::optional<Span> received_;
+  std::optional<Span> rport_;
+  std::optional<Span> maddr_;
+};
 
 }  // namespace p2psip::sip
