@@ -375,7 +375,8 @@ def measure_calls(label, remote, server_pid, restart=None):
     """Highest clean call rate: double from --start-rate until a step is not clean, then bisect.
     After a step that is not clean the server is started again (restart() gives its new PIDs), so
     that the next step measures a rate and not the recovery from an overload: Kamailio has been
-    seen to fail every later step after one overload, p2psipd to need up to 40 s to settle."""
+    seen to fail every later step after one overload, p2psipd to need up to 40 s to settle. The
+    restarted server is warmed up with an unmeasured step at the last clean rate."""
     best, lo, hi, steps = None, None, None, 0
     rate = args.start_rate
     while steps < args.max_steps and rate <= args.max_rate:
@@ -392,6 +393,13 @@ def measure_calls(label, remote, server_pid, restart=None):
                 server_pid = restart()
                 if server_pid is None:
                     break
+                if lo is not None:
+                    # A new process pays first-touch page faults for the memory its transactions
+                    # fill (Kamailio's 4 GB shared memory pool, our heap): one unmeasured step at
+                    # the last clean rate first, so the next step finds it as a running server
+                    # would, without an overload's leftovers.
+                    log("    warm-up:")
+                    call_step(f"{label}-warmup", remote, server_pid, lo, steps)
         if hi is None:
             rate *= 2
         elif lo is None:

@@ -39,10 +39,6 @@ void appendHostForUri(std::string& out, std::string_view host) {
   if (v6) out += ']';
 }
 
-}  // namespace
-
-namespace {
-
 std::size_t protocolIndex(transport::Protocol protocol) {
   return static_cast<std::size_t>(protocol);
 }
@@ -135,12 +131,6 @@ std::size_t OwnAddresses::indexFor(transport::Protocol protocol, const net::Endp
   }
   if (sameRole != none) return sameRole;
   return sameProtocol != none ? sameProtocol : 0;
-}
-
-const ProxyAddress& OwnAddresses::addressFor(transport::Protocol protocol,
-                                             const net::Endpoint& destination,
-                                             bool peerLink) const {
-  return addresses_[indexFor(protocol, destination, peerLink)];
 }
 
 bool OwnAddresses::isPeerLinkFlow(const transport::Flow& flow) const {

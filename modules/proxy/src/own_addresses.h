@@ -36,14 +36,12 @@ class OwnAddresses {
   // A Via whose sent-by is one of our hosts on one of our ports.
   bool isOwnSentBy(const sip::Via& via) const;
 
-  // The address to write for a message leaving over `protocol` towards `destination`: the first of
-  // that protocol in the destination's address family, else the first of that protocol, else the
-  // first of all.
-  // Peer-link addresses are chosen only when `peerLink` (the destination is an overlay peer), and
-  // phone-side ones otherwise, when there is a choice.
-  const ProxyAddress& addressFor(transport::Protocol protocol, const net::Endpoint& destination,
-                                 bool peerLink = false) const;
-  // Our Via for that message (§16.6 step 8): "SIP/2.0/UDP host:port;rport", prepared once per
+  // The address written into a message leaving over `protocol` towards `destination` is the first
+  // of that protocol in the destination's address family, else the first of that protocol, else
+  // the first of all. Peer-link addresses are chosen only when `peerLink` (the destination is an
+  // overlay peer), and phone-side ones otherwise, when there is a choice.
+  //
+  // Our Via for such a message (§16.6 step 8): "SIP/2.0/UDP host:port;rport", prepared once per
   // listener and protocol; the request adds its branch. rport asks the next hop to answer to the
   // source port (RFC 3581), which keeps NATs between peers working. Null when the configured host
   // cannot be written in a Via.
@@ -64,6 +62,7 @@ class OwnAddresses {
   bool isOwnHost(std::string_view host) const;
   bool isOwnPort(std::uint16_t port) const;
 
+  // The address to write (above), as an index into addresses_ and prepared_.
   std::size_t indexFor(transport::Protocol protocol, const net::Endpoint& destination,
                        bool peerLink) const;
 
