@@ -77,7 +77,7 @@ OwnAddresses::OwnAddresses(std::vector<ProxyAddress> addresses, const sip::Local
   for (const auto& a : addresses_) {
     Prepared p;
     if (auto address = net::parseAddress(a.host)) p.ipv4 = address->is_v4();
-    // Every protocol, not only the address's own: addressFor falls back to an address of another
+    // Every protocol, not only the address's own: writtenFor falls back to an address of another
     // protocol when none of the outgoing one exists, and the Via then names the outgoing protocol.
     for (auto protocol :
          {transport::Protocol::Udp, transport::Protocol::Tcp, transport::Protocol::Tls}) {
@@ -113,8 +113,9 @@ bool OwnAddresses::isOwnSentBy(const sip::Via& via) const {
   return isOwnHost(via.host) && isOwnPort(via.portOrDefault());
 }
 
-std::size_t OwnAddresses::indexFor(transport::Protocol protocol, const net::Endpoint& destination,
-                                   bool peerLink) const {
+const OwnAddresses::Written& OwnAddresses::writtenFor(transport::Protocol protocol,
+                                                      const net::Endpoint& destination,
+                                                      bool peerLink) const {
   // Best: same role, protocol and family; then same role and protocol; then same protocol.
   const std::size_t none = addresses_.size();
   std::size_t sameRole = none;
@@ -124,13 +125,15 @@ std::size_t OwnAddresses::indexFor(transport::Protocol protocol, const net::Endp
     if (a.protocol != protocol) continue;
     if (a.peerLink == peerLink) {
       const auto& ipv4 = prepared_[i].ipv4;
-      if (ipv4 && *ipv4 == destination.address.is_v4()) return i;
+      if (ipv4 && *ipv4 == destination.address.is_v4()) {
+        return prepared_[i].byProtocol[protocolIndex(protocol)];
+      }
       if (sameRole == none) sameRole = i;
     }
     if (sameProtocol == none) sameProtocol = i;
   }
-  if (sameRole != none) return sameRole;
-  return sameProtocol != none ? sameProtocol : 0;
+  const std::size_t chosen = sameRole != none ? sameRole : sameProtocol != none ? sameProtocol : 0;
+  return prepared_[chosen].byProtocol[protocolIndex(protocol)];
 }
 
 bool OwnAddresses::isPeerLinkFlow(const transport::Flow& flow) const {
@@ -153,16 +156,14 @@ bool OwnAddresses::hasPeerLinks() const {
 const sip::PreparedVia* OwnAddresses::viaFor(transport::Protocol protocol,
                                              const net::Endpoint& destination,
                                              bool peerLink) const {
-  const auto& written =
-      prepared_[indexFor(protocol, destination, peerLink)].byProtocol[protocolIndex(protocol)];
+  const auto& written = writtenFor(protocol, destination, peerLink);
   return written.via ? &*written.via : nullptr;
 }
 
 const sip::CheckedNameAddr* OwnAddresses::recordRouteFor(transport::Protocol protocol,
                                                          const net::Endpoint& destination,
                                                          bool peerLink) const {
-  const auto& written =
-      prepared_[indexFor(protocol, destination, peerLink)].byProtocol[protocolIndex(protocol)];
+  const auto& written = writtenFor(protocol, destination, peerLink);
   return written.recordRoute ? &*written.recordRoute : nullptr;
 }
 

@@ -62,16 +62,16 @@ class OwnAddresses {
   bool isOwnHost(std::string_view host) const;
   bool isOwnPort(std::uint16_t port) const;
 
-  // The address to write (above), as an index into addresses_ and prepared_.
-  std::size_t indexFor(transport::Protocol protocol, const net::Endpoint& destination,
-                       bool peerLink) const;
-
   // What we write for each address, per protocol (Udp, Tcp, Tls): built and checked once here
   // rather than for every forwarded request.
   struct Written {
     std::optional<sip::PreparedVia> via;
     std::optional<sip::CheckedNameAddr> recordRoute;
   };
+  // What to write for a message leaving over `protocol` towards `destination` (the choice above).
+  const Written& writtenFor(transport::Protocol protocol, const net::Endpoint& destination,
+                            bool peerLink) const;
+
   struct Prepared {
     std::optional<bool> ipv4;  // the host's family, when it is an IP literal
     std::array<Written, 3> byProtocol;

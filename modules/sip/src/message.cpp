@@ -164,22 +164,22 @@ bool Message::pushVia(const PreparedVia& via, std::string_view branch) {
   auto optionalView = [&](const std::optional<PreparedVia::Span>& span) {
     return span ? std::optional<std::string_view>(view(*span)) : std::nullopt;
   };
-  Via parsed;
-  parsed.text = text;
-  parsed.protocolName = view(via.protocolName_);
-  parsed.protocolVersion = view(via.protocolVersion_);
-  parsed.transport = view(via.transport_);
-  parsed.host = view(via.host_);
-  parsed.hostKind = via.hostKind_;
-  parsed.port = via.port_;
-  parsed.params = ParamList(text.substr(via.paramsOffset_));
-  parsed.branchParam = text.substr(headSize);
-  parsed.receivedParam = optionalView(via.received_);
-  parsed.rportParam = optionalView(via.rport_);
-  parsed.maddrParam = optionalView(via.maddr_);
   std::size_t i = firstIndex(HeaderId::Via);
   insertField(i == headers_.size() ? 0 : i, HeaderId::Via, text);
-  topVia_ = parsed;
+  Via& top = topVia_;
+  top = Via{};
+  top.text = text;
+  top.protocolName = view(via.protocolName_);
+  top.protocolVersion = view(via.protocolVersion_);
+  top.transport = view(via.transport_);
+  top.host = view(via.host_);
+  top.hostKind = via.hostKind_;
+  top.port = via.port_;
+  top.params = ParamList(text.substr(via.paramsOffset_));
+  top.branchParam = text.substr(headSize);
+  top.receivedParam = optionalView(via.received_);
+  top.rportParam = optionalView(via.rport_);
+  top.maddrParam = optionalView(via.maddr_);
   topViaStale_ = false;
   return true;
 }

@@ -112,6 +112,12 @@ Result<Via> parseVia(std::string_view text) {
   return via;
 }
 
+// Every view of a Via is kept as a Span below and read back in Message::pushVia(PreparedVia, ...):
+// a field added to Via must be added to both (and to message_clone.cpp), then update the size.
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+static_assert(sizeof(Via) == 200, "a Via field was added: keep it in PreparedVia too");
+#endif
+
 Result<PreparedVia> PreparedVia::make(std::string_view head) {
   // Parsed with a stand-in branch, which must come out as the Via's branch: a head that carries
   // one of its own would shadow every branch written after it (§17.1.3 matches on the first).
@@ -119,7 +125,7 @@ Result<PreparedVia> PreparedVia::make(std::string_view head) {
   constexpr std::string_view kStandIn = "z9hG4bKstandin";
   PreparedVia prepared;
   prepared.head_ = std::string(trimLws(head));
-  prepared.head_ += kBranch;
+  prepared.head_ += kBranch;  // ends every head
   const std::string full = prepared.head_ + std::string(kStandIn);
   Via via;
   if (const char* problem = detail::parseViaInto(full, via)) return viaError(problem);

@@ -59,7 +59,7 @@ class PreparedVia {
   // it does not parse as the start of a Via or already carries a branch.
   static Result<PreparedVia> make(std::string_view head);
 
-  std::string_view head() const { return head_; }  // ends with ";branch="
+  // The whole value for `branch`: what pushVia(prepared, branch) writes.
   std::string with(std::string_view branch) const { return head_ + std::string(branch); }
 
  private:
