@@ -248,6 +248,13 @@ Result<std::string> signWithKey(EVP_PKEY& key, KeyType type, std::string_view da
 
 Result<void> verifyWithKey(EVP_PKEY& key, KeyType type, std::string_view data,
                            std::string_view signature) {
+  // RFC 8017 §8.1.2 step 1: an RSASSA-PSS signature is exactly k octets, k the modulus length.
+  // OpenSSL reads it as an integer and so also accepts one whose leading zero octets were cut
+  // off. Refusing that keeps one byte string per signature, and a signature that happens to start
+  // with 0x00 (about 1 in 200) behaves like every other one when it is cut short.
+  if (isRsa(type) && signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(&key))) {
+    return makeError(ErrorCode::ParseError, "identity: signature has the wrong length for the key");
+  }
   ERR_clear_error();
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx

@@ -330,6 +330,23 @@ TEST_P(SignatureTest, TamperedSignatureDoesNotVerify) {
   EXPECT_FALSE(verifySignature(node.publicKeyDer(), "expires=3600", *signature + "x"));
 }
 
+// RFC 8017 §8.1.2 step 1. A PSS signature is random, so about one in 200 starts with a zero octet;
+// without the length check that one still verified with its first octet cut off.
+TEST(RsaSignature, ASignatureCutShortOfItsLeadingZeroDoesNotVerify) {
+  const NodeIdentity& node = sharedIdentity(KeyType::Rsa2048);
+  std::string leadingZero;
+  for (int attempt = 0; attempt < 5000 && leadingZero.empty(); ++attempt) {
+    auto signature = node.sign("expires=3600");
+    ASSERT_TRUE(signature);
+    if ((*signature)[0] == '\0') leadingZero = *signature;
+  }
+  ASSERT_FALSE(leadingZero.empty()) << "no signature with a leading zero octet in 5000";
+  EXPECT_TRUE(verifySignature(node.publicKeyDer(), "expires=3600", leadingZero));
+  auto cut = verifySignature(node.publicKeyDer(), "expires=3600", leadingZero.substr(1));
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().code, ErrorCode::ParseError);
+}
+
 TEST_P(SignatureTest, AnotherKeyDoesNotVerify) {
   auto signature = sharedIdentity(GetParam(), 0).sign("expires=3600");
   ASSERT_TRUE(signature);
